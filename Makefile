@@ -1,0 +1,31 @@
+# Corridor's entry points. Every target creates .venv on first use and reinstalls when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install clean-devnet
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## run: start a local consortium network with a live demo workload (Ctrl-C stops it)
+run: $(VENV)/.installed
+	$(BIN)/corridor devnet
+
+## test: the whole test suite (unit, property, end-to-end with real node processes)
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+clean-devnet:
+	rm -rf .corridor-devnet

@@ -1,0 +1,389 @@
+"""The `corridor` command: keys, local networks, running a node, transactions and queries.
+
+Commands are thin: parse, call the library or the node's API, render. Tables for people by default, exact
+JSON with --json (the stable contract for scripts). Exit codes: 0 done, 1 failure (node unreachable, bad
+file...), 2 usage error, 3 the chain refused the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from corridor.client.http import ApiError, Client, NodeUnreachable
+from corridor.keys import AddressError, KeyFileError, KeyPair, load_key, parse_address, save_key
+from corridor.ledger.amounts import AmountError, parse_amount
+from corridor.ledger.genesis import GenesisError
+from corridor.ledger.store import StoreError
+from corridor.ledger.tx import TxError
+from corridor.node.config import ConfigError
+from corridor.node.testnet import DEFAULT_CURRENCIES, NETWORK_FILE, create_testnet
+
+DEFAULT_DEVNET_HOME = Path(".corridor-devnet")
+DEFAULT_BASE_PORT = 26650
+console = Console()
+
+
+class RefusedError(click.ClickException):
+    """The chain refused the transaction (exit code 3)."""
+
+    exit_code = 3
+
+
+def default_node_url() -> str:
+    """CORRIDOR_NODE, else the first node of the local devnet, else the default local API port."""
+    if os.environ.get("CORRIDOR_NODE"):
+        return os.environ["CORRIDOR_NODE"]
+    try:
+        network = json.loads((DEFAULT_DEVNET_HOME / NETWORK_FILE).read_text())
+        return network["nodes"][0]["api"]
+    except (OSError, ValueError, KeyError, IndexError):
+        return f"http://127.0.0.1:{DEFAULT_BASE_PORT}"
+
+
+def node_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--node",
+        "node_url",
+        metavar="URL",
+        default=default_node_url,
+        show_default="$CORRIDOR_NODE, else the local devnet's first node",
+        help="API URL of the node to talk to.",
+    )(function)
+
+
+def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print exact JSON instead of a table.")(function)
+
+
+def print_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+def print_fields(title: str, fields: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in fields.items():
+        table.add_row(name, value if isinstance(value, str) else json.dumps(value))
+    console.print(table)
+
+
+def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's expected errors into one clear sentence on stderr and a non-zero exit code."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ApiError as exc:
+            if exc.status in (409, 422, 429, 503):
+                raise RefusedError(f"refused ({exc.code}): {exc.message}") from None
+            raise click.ClickException(f"the node answered {exc.status} ({exc.code}): {exc.message}") from None
+        except (NodeUnreachable, KeyFileError, AmountError, AddressError, TxError, ConfigError, GenesisError, StoreError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="corridor")
+def cli() -> None:
+    """Corridor: a permissioned chain for a consortium of stablecoin issuers."""
+
+
+# keys -----------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Create and inspect Ed25519 key files."""
+
+
+@keys.command("new")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the key file.")
+@json_option
+@guarded
+def keys_new(out: Path, as_json: bool) -> None:
+    """Write a new key file (mode 0600; never overwrites) and print its address."""
+    key = KeyPair.generate()
+    save_key(key, out)
+    if as_json:
+        print_json({"address": key.address_text, "public_key": key.public_key.hex(), "path": str(out)})
+    else:
+        click.echo(key.address_text)
+
+
+@keys.command("show")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@guarded
+def keys_show(path: Path, as_json: bool) -> None:
+    """Print the address and public key of a key file."""
+    key = load_key(path)
+    document = {"address": key.address_text, "public_key": key.public_key.hex()}
+    if as_json:
+        print_json(document)
+    else:
+        print_fields(str(path), document)
+
+
+# networks -------------------------------------------------------------------------------------------------
+
+
+def parse_currencies(text: str) -> list[str]:
+    codes = [code.strip().upper() for code in text.split(",") if code.strip()]
+    if not codes or len(set(codes)) != len(codes):
+        raise click.BadParameter("give distinct currency codes separated by commas, e.g. USD,EUR,JPY")
+    return codes
+
+
+@cli.command()
+@click.option("--validators", type=click.IntRange(1, 64), default=1, show_default=True, help="Number of validators.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to create.")
+@click.option("--currencies", default=",".join(DEFAULT_CURRENCIES), show_default=True, help="Currency codes.")
+@click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT, show_default=True,
+              help="Node i serves its API on base+2i and peers on base+2i+1.")
+@json_option
+@guarded
+def testnet(validators: int, out: Path, currencies: str, base_port: int, as_json: bool) -> None:
+    """Write a local network: node homes, issuer keys, funded demo accounts and one genesis."""
+    try:
+        network = create_testnet(out, validators, parse_currencies(currencies), base_port)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        print_json(network.to_json())
+        return
+    table = Table(title=f"network {network.chain_id} in {out}", title_justify="left")
+    for column in ("node", "home", "api", "p2p"):
+        table.add_column(column)
+    for index, node in enumerate(network.nodes):
+        table.add_row(f"node{index}", node["home"], node["api"], node["p2p"])
+    console.print(table)
+    for code, path in network.issuers.items():
+        console.print(f"issuer of {code}: {path}")
+    console.print(f"demo accounts: {', '.join(network.accounts)}")
+
+
+@cli.command()
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), required=True, help="The node's home folder.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True)
+@guarded
+def start(home: Path, log_level: str) -> None:
+    """Run one node in the foreground until SIGINT or SIGTERM."""
+    from corridor.node.server import serve
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        asyncio.run(serve(home))
+    except OSError as exc:
+        raise click.ClickException(f"cannot start the node: {exc.strerror or exc}") from None
+
+
+@cli.command()
+@click.option("--validators", type=click.IntRange(1, 16), default=1, show_default=True, help="Number of validators.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DEVNET_HOME, show_default=True)
+@click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT, show_default=True)
+@click.option("--no-demo", is_flag=True, help="Start the network but send no demo payments.")
+@click.option("--fresh", is_flag=True, help="Delete an existing network in --home and create a new one.")
+@guarded
+def devnet(validators: int, home: Path, base_port: int, no_demo: bool, fresh: bool) -> None:
+    """Create (or reuse) a local network, start every node, run a demo workload and show it live."""
+    from corridor.cli.devnet import run_devnet
+
+    run_devnet(home, validators, base_port, demo=not no_demo, fresh=fresh, console=console)
+
+
+# transactions ---------------------------------------------------------------------------------------------
+
+
+def submit_and_render(client: Client, key: KeyPair, type_name: str, fields: dict[str, Any], wait: bool, as_json: bool) -> None:
+    tx = client.prepare(key, type_name, fields)
+    result = client.submit(tx, wait=wait)
+    if as_json:
+        print_json(result)
+        return
+    if wait:
+        receipt = result["receipt"]
+        print_fields(
+            f"{type_name} final",
+            {"hash": result["hash"], "height": str(receipt["height"]), "index": str(receipt["index"]),
+             "code": receipt["code"], "events": receipt["events"]},
+        )
+    else:
+        print_fields(f"{type_name} admitted (not final yet)", {"hash": result["hash"]})
+
+
+def amount_in(client: Client, currency: str, amount: str) -> int:
+    return parse_amount(amount, client.currency(currency)["decimals"])
+
+
+def tx_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--wait", is_flag=True, help="Return only when the transaction is final or refused.")(function)
+    function = json_option(function)
+    function = node_option(function)
+    return click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                        help="Key file of the signer.")(function)
+
+
+@cli.group()
+def tx() -> None:
+    """Sign and submit transactions."""
+
+
+@tx.command("transfer")
+@tx_options
+@click.option("--to", required=True, help="Recipient address (cor1...).")
+@click.option("--amount", required=True, help="Decimal amount in major units, e.g. 12.50.")
+@click.option("--currency", required=True, help="Currency code, e.g. USD.")
+@click.option("--memo", default="", help="Free text for the recipient (at most 256 bytes).")
+@guarded
+def tx_transfer(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, amount: str, currency: str, memo: str) -> None:
+    """Pay AMOUNT of CURRENCY to an address."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"to": parse_address(to), "currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount), "memo": memo}
+    submit_and_render(client, key, "transfer", fields, wait, as_json)
+
+
+@tx.command("mint")
+@tx_options
+@click.option("--to", required=True, help="Account receiving the new coins (cor1...).")
+@click.option("--amount", required=True, help="Decimal amount in major units.")
+@click.option("--currency", required=True, help="Currency code; --key must be its issuer.")
+@guarded
+def tx_mint(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, amount: str, currency: str) -> None:
+    """Issuer only: create new coins, never above the latest attested reserve."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"to": parse_address(to), "currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount)}
+    submit_and_render(client, key, "mint", fields, wait, as_json)
+
+
+@tx.command("burn")
+@tx_options
+@click.option("--amount", required=True, help="Decimal amount in major units.")
+@click.option("--currency", required=True, help="Currency code.")
+@guarded
+def tx_burn(key_path: Path, node_url: str, as_json: bool, wait: bool, amount: str, currency: str) -> None:
+    """Redeem: destroy the signer's own coins; the currency's supply falls."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount)}
+    submit_and_render(client, key, "burn", fields, wait, as_json)
+
+
+@tx.command("attest-reserve")
+@tx_options
+@click.option("--reserve", required=True, help="The reserve backing the currency, in major units.")
+@click.option("--currency", required=True, help="Currency code; --key must be its issuer.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="The auditor's report; its SHA-256 is recorded on chain.")
+@guarded
+def tx_attest_reserve(key_path: Path, node_url: str, as_json: bool, wait: bool, reserve: str, currency: str, report_path: Path) -> None:
+    """Issuer only: record the reserve backing a currency and the hash of the auditor's report."""
+    from corridor.hashing import sha256
+
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"currency": currency.upper(), "reserve_minor": amount_in(client, currency.upper(), reserve),
+              "report_hash": sha256(report_path.read_bytes())}
+    submit_and_render(client, key, "attest_reserve", fields, wait, as_json)
+
+
+# queries --------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def query() -> None:
+    """Read the chain's state from a node."""
+
+
+@query.command("account")
+@click.argument("address")
+@node_option
+@json_option
+@guarded
+def query_account(address: str, node_url: str, as_json: bool) -> None:
+    """Nonce and balances of an account."""
+    parse_address(address)
+    account = Client(node_url).account(address)
+    if as_json:
+        print_json(account)
+        return
+    table = Table(title=f"{account['address']}  nonce {account['nonce']}", title_justify="left")
+    table.add_column("currency")
+    table.add_column("balance", justify="right")
+    table.add_column("minor units", justify="right")
+    for code, balance in sorted(account["balances"].items()):
+        table.add_row(code, balance["amount"], str(balance["amount_minor"]))
+    console.print(table)
+
+
+@query.command("tx")
+@click.argument("tx_hash", metavar="HASH")
+@node_option
+@json_option
+@guarded
+def query_tx(tx_hash: str, node_url: str, as_json: bool) -> None:
+    """A transaction's status (pending, committed with its receipt, rejected)."""
+    document = Client(node_url).tx(tx_hash)
+    if as_json:
+        print_json(document)
+        return
+    fields = {"status": document["status"]}
+    if "tx" in document:
+        fields.update({"type": document["tx"]["type"], "sender": document["tx"]["sender"], "body": document["tx"]["body"]})
+    if "receipt" in document:
+        fields.update({"height": str(document["receipt"]["height"]), "events": document["receipt"]["events"]})
+    if "error" in document:
+        fields["error"] = f"{document['error']['code']}: {document['error']['message']}"
+    print_fields(f"tx {tx_hash}", fields)
+
+
+@query.command("block")
+@click.argument("height", required=False, default="latest")
+@node_option
+@json_option
+@guarded
+def query_block(height: str, node_url: str, as_json: bool) -> None:
+    """A block (the latest by default) with its transactions and commit certificate."""
+    block = Client(node_url).block(height)
+    if as_json:
+        print_json(block)
+        return
+    header = block["header"]
+    print_fields(f"block {header['height']}", {"hash": block["hash"], "time_ms": str(header["time_ms"]),
+                                                "txs": str(header["tx_count"]), "state_root": header["state_root"],
+                                                "signatures": str(len(block["certificate"]["signatures"]))})
+    table = Table(title="transactions", title_justify="left")
+    for column in ("#", "type", "sender", "hash"):
+        table.add_column(column)
+    for index, item in enumerate(block["txs"]):
+        table.add_row(str(index), item["type"], item["sender"], item["hash"][:16])
+    console.print(table)
+
+
+@cli.command()
+@node_option
+@json_option
+@guarded
+def status(node_url: str, as_json: bool) -> None:
+    """The node's chain, height and latest block."""
+    document = Client(node_url).status()
+    if as_json:
+        print_json(document)
+        return
+    print_fields(f"node {document['moniker']}", {key: document[key] for key in
+                 ("chain_id", "height", "latest_hash", "state_root", "mempool_txs", "syncing")})
+
+
+def main() -> None:
+    cli(prog_name="corridor")

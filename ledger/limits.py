@@ -1,0 +1,16 @@
+"""Every limit of the ledger, named with its unit last; relations between them are checked at import."""
+
+KIB = 1024
+MIB = 1024 * KIB
+
+TX_SIZE_BYTES_MAX = 4 * KIB
+MEMO_BYTES_MAX = 256
+BLOCK_TXS_MAX = 2_000
+BLOCK_SIZE_BYTES_MAX = 12 * MIB
+AMOUNT_MINOR_MAX = 2**63 - 1
+NONCE_MAX = 2**63 - 1
+CURRENCY_DECIMALS_MAX = 18
+GENESIS_BYTES_MAX = 16 * MIB
+
+assert MEMO_BYTES_MAX < TX_SIZE_BYTES_MAX
+assert BLOCK_TXS_MAX * TX_SIZE_BYTES_MAX < BLOCK_SIZE_BYTES_MAX  # a block of max-size txs still fits

@@ -1,0 +1,55 @@
+"""Stable refusal codes: why a transaction (or a request carrying one) was not accepted.
+
+Never renumber or reuse a value: clients, receipts and blocks store these codes. The code string (the
+member's name in lower case) is the public contract; the number is its compact form.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Refusal(enum.IntEnum):
+    BAD_ENCODING = 1
+    NON_CANONICAL = 2
+    TOO_LARGE = 3
+    BAD_SIGNATURE = 4
+    BAD_FIELD = 5
+    UNKNOWN_TX_TYPE = 6
+    BAD_NONCE = 7
+    INSUFFICIENT_FUNDS = 8
+    NOT_ISSUER = 9
+    EXCEEDS_RESERVES = 10
+    UNKNOWN_CURRENCY = 11
+    DUPLICATE = 12
+    SELF_TRANSFER = 13
+    MEMPOOL_FULL = 14
+    SENDER_QUEUE_FULL = 15
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+    @property
+    def sentence(self) -> str:
+        return SENTENCES[self]
+
+
+SENTENCES = {
+    Refusal.BAD_ENCODING: "The transaction is not valid canonical msgpack.",
+    Refusal.NON_CANONICAL: "The transaction bytes are not in canonical form.",
+    Refusal.TOO_LARGE: "The transaction is larger than the limit.",
+    Refusal.BAD_SIGNATURE: "A signature does not verify for this chain and transaction.",
+    Refusal.BAD_FIELD: "A field is missing, unknown, of the wrong type or out of range.",
+    Refusal.UNKNOWN_TX_TYPE: "The transaction type is not known to this chain.",
+    Refusal.BAD_NONCE: "The nonce is not the sender's next nonce.",
+    Refusal.INSUFFICIENT_FUNDS: "The sender's balance is lower than the amount.",
+    Refusal.NOT_ISSUER: "Only the currency's issuer may do this.",
+    Refusal.EXCEEDS_RESERVES: "Minting this amount would take supply above the latest attested reserve.",
+    Refusal.UNKNOWN_CURRENCY: "No currency with this code is registered.",
+    Refusal.DUPLICATE: "This transaction is already pending or committed.",
+    Refusal.SELF_TRANSFER: "Sender and recipient are the same account.",
+    Refusal.MEMPOOL_FULL: "The node's mempool is full; retry later.",
+    Refusal.SENDER_QUEUE_FULL: "This sender has too many pending transactions; wait for some to commit.",
+}
+assert set(SENTENCES) == set(Refusal)

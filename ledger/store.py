@@ -1,0 +1,123 @@
+"""The node's LevelDB database (plyvel): state, blocks, receipts, certificates, the tx index, metadata.
+
+Keyspaces (docs/protocol.md, "Storage"):
+    a/ b/ c/            state entries (see state.py)
+    h/<height:8 BE>     block bytes            r/<height:8 BE>  receipts (list of maps)
+    k/<height:8 BE>     commit certificate     x/<tx hash>      [height, index]
+    m/tip               [height, block hash, time_ms]          m/state_hash  LtHash16 sum (2048 bytes)
+    m/genesis_hash      hash of the genesis the database was made from
+
+A block and everything it changes go into one WriteBatch written with sync=True: after a crash at any
+instant, either the whole block is there or none of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import plyvel
+
+from corridor import codec
+from corridor.ledger import limits
+from corridor.ledger.block import Block, ChainTip, ExecutedBlock, Receipt
+from corridor.ledger.genesis import Genesis
+from corridor.ledger.state_root import StateHash
+
+_TIP = b"m/tip"
+_STATE_HASH = b"m/state_hash"
+_GENESIS_HASH = b"m/genesis_hash"
+_RECORD_BYTES_MAX = limits.BLOCK_SIZE_BYTES_MAX
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used: locked by another process, or made from another genesis."""
+
+
+def _height_key(prefix: bytes, height: int) -> bytes:
+    return prefix + height.to_bytes(8, "big")
+
+
+class Store:
+    """One LevelDB database; also a StateReader over the committed state."""
+
+    def __init__(self, path: Path, genesis: Genesis) -> None:
+        try:
+            self._db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            raise StoreError(f"cannot open the database at {path} (is another node using it?): {exc}") from exc
+        stored_genesis = self._db.get(_GENESIS_HASH)
+        if stored_genesis is None:
+            self._write_genesis(genesis)
+        elif stored_genesis != genesis.hash:
+            self._db.close()
+            raise StoreError(f"the database at {path} was made from another genesis file")
+        height, block_hash, time_ms = codec.decode(self._db.get(_TIP), 1024)
+        self.tip = ChainTip(height, block_hash, time_ms, StateHash(self._db.get(_STATE_HASH)))
+
+    def _write_genesis(self, genesis: Genesis) -> None:
+        state = genesis.initial_state(self)
+        state_hash = StateHash()
+        with self._db.write_batch(transaction=True, sync=True) as batch:
+            for key, value in state.changes():
+                assert value is not None
+                batch.put(key, value)
+                state_hash.add(key, value)
+            batch.put(_STATE_HASH, state_hash.to_bytes())
+            batch.put(_TIP, codec.encode([0, genesis.hash, genesis.genesis_time_ms]))
+            batch.put(_GENESIS_HASH, genesis.hash)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, key: bytes) -> bytes | None:
+        """The committed bytes of a state key (StateReader)."""
+        return self._db.get(key)
+
+    def commit_block(self, executed: ExecutedBlock, certificate: bytes) -> None:
+        """Write the block, its receipts, certificate, state changes and the new tip atomically and durably."""
+        block = executed.block
+        header = block.header
+        assert header.height == self.tip.height + 1 and header.parent_hash == self.tip.block_hash
+        with self._db.write_batch(transaction=True, sync=True) as batch:
+            for key, value in executed.state.changes():
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+            batch.put(_height_key(b"h/", header.height), block.to_bytes())
+            batch.put(_height_key(b"r/", header.height), codec.encode([r.to_map() for r in executed.receipts]))
+            batch.put(_height_key(b"k/", header.height), certificate)
+            for index, tx in enumerate(block.txs):
+                batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
+            batch.put(_STATE_HASH, executed.state_hash.to_bytes())
+            batch.put(_TIP, codec.encode([header.height, block.hash, header.time_ms]))
+        self.tip = ChainTip(header.height, block.hash, header.time_ms, executed.state_hash)
+
+    def get_block(self, height: int) -> Block | None:
+        raw = self._db.get(_height_key(b"h/", height))
+        return None if raw is None else Block.from_bytes(raw)
+
+    def get_block_bytes(self, height: int) -> bytes | None:
+        return self._db.get(_height_key(b"h/", height))
+
+    def get_certificate(self, height: int) -> bytes | None:
+        return self._db.get(_height_key(b"k/", height))
+
+    def get_receipts(self, height: int) -> list[Receipt]:
+        raw = self._db.get(_height_key(b"r/", height))
+        if raw is None:
+            return []
+        return [Receipt.from_map(item) for item in codec.decode(raw, _RECORD_BYTES_MAX)]
+
+    def find_tx(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(height, index) of a committed transaction, or None."""
+        raw = self._db.get(b"x/" + tx_hash)
+        if raw is None:
+            return None
+        height, index = codec.decode(raw, 64)
+        return height, index
+
+    def iterate_state(self, prefix: bytes) -> Any:
+        """(key, value bytes) of every committed state entry under `prefix`, in key order."""
+        return self._db.iterator(prefix=prefix)

@@ -1,0 +1,246 @@
+"""Transaction types, their canonical wire form, signing bytes and strict decoding.
+
+Wire form of a signed transaction (canonical msgpack, docs/protocol.md):
+    {"body": {<the type's fields>}, "signatures": [<64-byte Ed25519 signature>, ...], "type": "<type name>"}
+Each signature covers `signing_bytes(chain_id, body)` = encode(["corridor/tx/v1", chain_id, type, body]), so a
+signature can be replayed neither on another chain nor as another transaction type.
+
+Adding a transaction type: a frozen dataclass below (field names come from FIELDS), a rule in rules.py, and
+an entry in TX_TYPES. A field whose name is not in FIELDS fails at import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Union
+
+from corridor import codec
+from corridor.hashing import sha256
+from corridor.keys import (
+    ADDRESS_BYTES,
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    KeyPair,
+    address_of,
+    format_address,
+    verify_signature,
+)
+from corridor.ledger import limits
+from corridor.ledger.refusals import Refusal
+
+TX_DOMAIN = "corridor/tx/v1"
+CURRENCY_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{2,11}$")
+
+
+class TxError(ValueError):
+    """A transaction refused before it touches any state: bad bytes, bad field or bad signature."""
+
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FieldKind:
+    """How one named field is checked on decode and shown in JSON."""
+
+    check: Callable[[Any], str | None]
+    to_json: Callable[[Any], Any]
+
+
+def _bytes_of(length: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if type(value) is not bytes or len(value) != length:
+            return f"must be {length} bytes"
+        return None
+
+    return check
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if type(value) is not int or not low <= value <= high:
+            return f"must be an integer from {low} to {high}"
+        return None
+
+    return check
+
+
+def _check_currency(value: Any) -> str | None:
+    if type(value) is not str or not CURRENCY_CODE_PATTERN.match(value):
+        return "must be a currency code: 3 to 12 upper-case letters or digits, starting with a letter"
+    return None
+
+
+def _check_memo(value: Any) -> str | None:
+    if type(value) is not str or len(value.encode()) > limits.MEMO_BYTES_MAX:
+        return f"must be text of at most {limits.MEMO_BYTES_MAX} UTF-8 bytes"
+    return None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _hex(value: bytes) -> str:
+    return value.hex()
+
+
+FIELDS: dict[str, FieldKind] = {
+    "signer": FieldKind(_bytes_of(PUBLIC_KEY_BYTES), _hex),
+    "nonce": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "to": FieldKind(_bytes_of(ADDRESS_BYTES), format_address),
+    "currency": FieldKind(_check_currency, _identity),
+    "amount_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
+    "reserve_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
+    "report_hash": FieldKind(_bytes_of(32), _hex),
+    "memo": FieldKind(_check_memo, _identity),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move `amount_minor` of `currency` from the signer's account to `to`."""
+
+    TYPE: ClassVar[str] = "transfer"
+    signer: bytes
+    nonce: int
+    to: bytes
+    currency: str
+    amount_minor: int
+    memo: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mint:
+    """The currency's issuer creates `amount_minor` new coins in `to`'s account (bounded by reserves)."""
+
+    TYPE: ClassVar[str] = "mint"
+    signer: bytes
+    nonce: int
+    to: bytes
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Burn:
+    """The signer redeems `amount_minor` of its own coins: they are destroyed and supply falls."""
+
+    TYPE: ClassVar[str] = "burn"
+    signer: bytes
+    nonce: int
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttestReserve:
+    """The issuer records the reserve backing its currency and the hash of the auditor's report."""
+
+    TYPE: ClassVar[str] = "attest_reserve"
+    signer: bytes
+    nonce: int
+    currency: str
+    reserve_minor: int
+    report_hash: bytes
+
+
+TxBody = Union[Transfer, Mint, Burn, AttestReserve]
+TX_TYPES: dict[str, type] = {cls.TYPE: cls for cls in (Transfer, Mint, Burn, AttestReserve)}
+
+for _cls in TX_TYPES.values():
+    _names = [field.name for field in dataclasses.fields(_cls)]
+    assert _names[:2] == ["signer", "nonce"], f"{_cls.__name__} must start with signer and nonce"
+    assert set(_names) <= set(FIELDS), f"{_cls.__name__} has a field FIELDS does not describe"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    """A decoded transaction with its exact wire bytes; `hash` is SHA-256 of those bytes."""
+
+    body: TxBody
+    signatures: tuple[bytes, ...]
+    raw: bytes
+    hash: bytes
+    sender: bytes
+
+    def signers(self) -> tuple[bytes, ...]:
+        """The public keys whose signatures this transaction must carry, in order."""
+        return (self.body.signer,)
+
+
+def body_to_map(body: TxBody) -> dict[str, Any]:
+    return {field.name: getattr(body, field.name) for field in dataclasses.fields(body)}
+
+
+def signing_bytes(chain_id: str, body: TxBody) -> bytes:
+    """The exact bytes every signer of `body` signs on chain `chain_id`."""
+    return codec.encode([TX_DOMAIN, chain_id, body.TYPE, body_to_map(body)])
+
+
+def _wrap(body: TxBody, signatures: tuple[bytes, ...]) -> SignedTx:
+    raw = codec.encode({"body": body_to_map(body), "signatures": list(signatures), "type": body.TYPE})
+    return SignedTx(body, signatures, raw, sha256(raw), address_of(body.signer))
+
+
+def sign_tx(body: TxBody, keys: list[KeyPair], chain_id: str) -> SignedTx:
+    """Sign `body` with `keys` (one per required signer, in order) and return the wire transaction."""
+    message = signing_bytes(chain_id, body)
+    return _wrap(body, tuple(key.sign(message) for key in keys))
+
+
+def build_body(type_name: str, fields: dict[str, Any]) -> TxBody:
+    """Check every field of a transaction body by its name and build it; raises TxError on any problem."""
+    cls = TX_TYPES.get(type_name)
+    if cls is None:
+        raise TxError(Refusal.UNKNOWN_TX_TYPE, f"unknown transaction type {type_name!r}")
+    expected = [field.name for field in dataclasses.fields(cls)]
+    missing = [name for name in expected if name not in fields]
+    unknown = sorted(set(fields) - set(expected))
+    if missing or unknown:
+        raise TxError(Refusal.BAD_FIELD, f"{type_name}: missing fields {missing}, unknown fields {unknown}")
+    for name in expected:
+        problem = FIELDS[name].check(fields[name])
+        if problem is not None:
+            raise TxError(Refusal.BAD_FIELD, f"{type_name}: field {name!r} {problem}")
+    return cls(**fields)
+
+
+def decode_tx(raw: bytes) -> SignedTx:
+    """Decode wire bytes strictly into a SignedTx (signatures not yet verified); raises TxError."""
+    try:
+        document = codec.decode(raw, limits.TX_SIZE_BYTES_MAX)
+    except codec.DecodeError as exc:
+        raise TxError(Refusal[exc.code.upper()], exc.message) from exc
+    if type(document) is not dict or set(document) != {"body", "signatures", "type"}:
+        raise TxError(Refusal.BAD_FIELD, "a transaction is a map of exactly body, signatures and type")
+    type_name, body_map, signatures = document["type"], document["body"], document["signatures"]
+    if type(type_name) is not str:
+        raise TxError(Refusal.BAD_FIELD, "type must be a string")
+    if type(body_map) is not dict:
+        raise TxError(Refusal.BAD_FIELD, "body must be a map")
+    body = build_body(type_name, body_map)
+    if type(signatures) is not list or not all(type(s) is bytes for s in signatures):
+        raise TxError(Refusal.BAD_FIELD, "signatures must be a list of byte strings")
+    if any(len(s) != SIGNATURE_BYTES for s in signatures):
+        raise TxError(Refusal.BAD_SIGNATURE, f"every signature must be {SIGNATURE_BYTES} bytes")
+    tx = SignedTx(body, tuple(signatures), raw, sha256(raw), address_of(body.signer))
+    if len(tx.signatures) != len(tx.signers()):
+        raise TxError(Refusal.BAD_SIGNATURE, f"{type_name} needs {len(tx.signers())} signature(s)")
+    return tx
+
+
+def signatures_valid(tx: SignedTx, chain_id: str) -> bool:
+    """True when every required signer signed this transaction's body for `chain_id`."""
+    message = signing_bytes(chain_id, tx.body)
+    return all(verify_signature(key, message, sig) for key, sig in zip(tx.signers(), tx.signatures, strict=True))
+
+
+def tx_to_json(tx: SignedTx) -> dict[str, Any]:
+    """The transaction as JSON for people and scripts: fields shown by their kind (addresses as cor1...)."""
+    body = {name: FIELDS[name].to_json(value) for name, value in body_to_map(tx.body).items()}
+    return {"hash": tx.hash.hex(), "type": tx.body.TYPE, "sender": format_address(tx.sender), "body": body}

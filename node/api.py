@@ -1,0 +1,318 @@
+"""The HTTP JSON API (docs/api.md). Every error is `{"error": {"code", "message"}}` with a 4xx/5xx status;
+internal faults are logged with their traceback and never shown to a client."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from corridor.keys import AddressError, format_address, parse_address
+from corridor.ledger.amounts import format_amount
+from corridor.ledger.block import Receipt
+from corridor.ledger.refusals import Refusal
+from corridor.ledger.state import Currency
+from corridor.ledger.tx import TxError, decode_tx, tx_to_json
+from corridor.node.chain import Chain
+from corridor.node.config import NodeConfig
+
+log = logging.getLogger(__name__)
+CHAIN = web.AppKey("chain", Chain)
+CONFIG = web.AppKey("config", NodeConfig)
+
+MALFORMED = frozenset(
+    {
+        Refusal.BAD_ENCODING,
+        Refusal.NON_CANONICAL,
+        Refusal.BAD_SIGNATURE,
+        Refusal.BAD_FIELD,
+        Refusal.UNKNOWN_TX_TYPE,
+    }
+)
+
+
+def http_status(refusal: Refusal) -> int:
+    """The one place a refusal becomes an HTTP status."""
+    if refusal in MALFORMED:
+        return 400
+    if refusal is Refusal.TOO_LARGE:
+        return 413
+    if refusal is Refusal.DUPLICATE:
+        return 409
+    if refusal is Refusal.SENDER_QUEUE_FULL:
+        return 429
+    if refusal is Refusal.MEMPOOL_FULL:
+        return 503
+    return 422
+
+
+class ApiError(Exception):
+    """A request refused with a stable code, rendered by the error middleware."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def refusal_error(refusal: Refusal, message: str | None = None, **extra: Any) -> ApiError:
+    return ApiError(http_status(refusal), refusal.code, message or refusal.sentence, **extra)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}, **extra}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response(error_body("too_large", "The request body is larger than the limit."), status=413)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "bad_request")
+        return web.json_response(error_body(code, exc.reason), status=exc.status)
+    except Exception:
+        log.exception("internal error serving %s %s", request.method, request.path)
+        return web.json_response(error_body("internal", "The node failed to serve this request."), status=500)
+
+
+def value_to_json(value: Any) -> Any:
+    """Events and receipts as JSON: bytes as hex, lists and maps element-wise."""
+    if type(value) is bytes:
+        return value.hex()
+    if type(value) is list or type(value) is tuple:
+        return [value_to_json(item) for item in value]
+    if type(value) is dict:
+        return {key: value_to_json(item) for key, item in value.items()}
+    return value
+
+
+def event_to_json(event: dict[str, Any]) -> dict[str, Any]:
+    """An event with its account fields (from, to) shown as addresses."""
+    return {
+        key: format_address(item) if key in ("from", "to") and type(item) is bytes else value_to_json(item)
+        for key, item in event.items()
+    }
+
+
+def receipt_to_json(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "tx_hash": receipt.tx_hash.hex(),
+        "height": receipt.height,
+        "index": receipt.index,
+        "code": receipt.code,
+        "events": [event_to_json(event) for event in receipt.events],
+    }
+
+
+def currency_to_json(currency: Currency) -> dict[str, Any]:
+    return {
+        "code": currency.code,
+        "decimals": currency.decimals,
+        "issuer": format_address(currency.issuer),
+        "supply_minor": currency.supply_minor,
+        "supply": format_amount(currency.supply_minor, currency.decimals),
+        "reserve_minor": currency.reserve_minor,
+        "reserve": format_amount(currency.reserve_minor, currency.decimals),
+        "reserve_report_hash": currency.reserve_report_hash.hex(),
+        "reserve_height": currency.reserve_height,
+    }
+
+
+def _parse_hash(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise ApiError(400, "bad_hash", "A transaction hash is 64 hexadecimal characters.")
+    return value
+
+
+async def _read_txs(request: web.Request) -> tuple[list[bytes], bool]:
+    """The raw transactions in a POST body and whether the body was a batch."""
+    limits = request.app[CONFIG].limits
+    body = await request.read()
+    if request.content_type == "application/msgpack":
+        return [body], False
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise ApiError(400, "bad_json", "The body is neither application/msgpack nor JSON.") from exc
+    if type(document) is dict and set(document) == {"tx"} and type(document["tx"]) is str:
+        items, batch = [document["tx"]], False
+    elif type(document) is dict and set(document) == {"txs"} and type(document["txs"]) is list:
+        items, batch = document["txs"], True
+        if len(items) > limits.http_batch_txs_max:
+            raise ApiError(413, "too_many_txs", f"A batch holds at most {limits.http_batch_txs_max} transactions.")
+    else:
+        raise ApiError(400, "bad_json", 'A JSON body is {"tx": "<hex>"} or {"txs": ["<hex>", ...]}.')
+    try:
+        return [bytes.fromhex(item) for item in items], batch
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, "bad_hex", "Each transaction is a string of hexadecimal digits.") from exc
+
+
+def _submit(chain: Chain, raw: bytes) -> tuple[bytes | None, ApiError | None]:
+    try:
+        tx = decode_tx(raw)
+    except TxError as exc:
+        return None, refusal_error(exc.refusal, exc.message)
+    refusal = chain.submit(tx)
+    if refusal is not None:
+        return tx.hash, refusal_error(refusal, hash=tx.hash.hex())
+    return tx.hash, None
+
+
+async def post_txs(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    raws, batch = await _read_txs(request)
+    if batch:
+        results = []
+        for raw in raws:
+            tx_hash, error = _submit(chain, raw)
+            entry: dict[str, Any] = {"hash": tx_hash.hex() if tx_hash else None}
+            if error is not None:
+                entry.update(error_body(error.code, error.message))
+            results.append(entry)
+        return web.json_response({"results": results}, status=202)
+    tx_hash, error = _submit(chain, raws[0])
+    if error is not None:
+        raise error
+    assert tx_hash is not None
+    if request.query.get("wait") != "commit":
+        return web.json_response({"hash": tx_hash.hex()}, status=202)
+    result = await chain.wait_final(tx_hash, request.app[CONFIG].limits.wait_commit_timeout_s)
+    if result is None:
+        raise ApiError(504, "wait_timeout", "The transaction is pending but not final yet.", hash=tx_hash.hex())
+    if isinstance(result, Refusal):
+        raise refusal_error(result, hash=tx_hash.hex(), status="rejected")
+    return web.json_response({"hash": tx_hash.hex(), "status": "committed", "receipt": receipt_to_json(result)})
+
+
+async def get_tx(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    tx_hash = _parse_hash(request.match_info["hash"])
+    location = chain.store.find_tx(tx_hash)
+    if location is not None:
+        height, index = location
+        block = chain.store.get_block(height)
+        assert block is not None
+        receipt = chain.receipt_at(height, index)
+        return web.json_response(
+            {"status": "committed", "tx": tx_to_json(block.txs[index]), "receipt": receipt_to_json(receipt)}
+        )
+    pending = chain.mempool.get(tx_hash)
+    if pending is not None:
+        return web.json_response({"status": "pending", "tx": tx_to_json(pending)})
+    refusal = chain.rejection_of(tx_hash)
+    if refusal is not None:
+        return web.json_response({"status": "rejected", "hash": tx_hash.hex(), **error_body(refusal.code, refusal.sentence)})
+    raise ApiError(404, "unknown_tx", "This node knows no transaction with this hash.", status="unknown")
+
+
+async def get_account(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    try:
+        address = parse_address(request.match_info["address"])
+    except AddressError as exc:
+        raise ApiError(400, "bad_address", str(exc)) from exc
+    state = chain.committed_state()
+    balances = {}
+    prefix = b"b/" + address + b"/"
+    for key, _ in chain.store.iterate_state(prefix):
+        code = key[len(prefix) :].decode()
+        currency = state.get_currency(code)
+        assert currency is not None, "a balance exists only in a registered currency"
+        amount_minor = state.get_balance(address, code)
+        balances[code] = {
+            "amount_minor": amount_minor,
+            "decimals": currency.decimals,
+            "amount": format_amount(amount_minor, currency.decimals),
+        }
+    return web.json_response(
+        {
+            "address": format_address(address),
+            "nonce": state.get_nonce(address),
+            "next_nonce": chain.mempool.next_nonce(address),
+            "pending_txs": chain.mempool.pending_count(address),
+            "balances": balances,
+        }
+    )
+
+
+def _block_json(chain: Chain, height: int) -> dict[str, Any]:
+    block = chain.store.get_block(height)
+    if block is None:
+        raise ApiError(404, "unknown_block", f"There is no block at height {height}; the tip is {chain.store.tip.height}.")
+    receipts = chain.store.get_receipts(height)
+    certificate = chain.certificate_at(height)
+    return {
+        "hash": block.hash.hex(),
+        "header": block.header.to_json(),
+        "txs": [{**tx_to_json(tx), "receipt": receipt_to_json(r)} for tx, r in zip(block.txs, receipts, strict=True)],
+        "certificate": certificate.to_json(),
+    }
+
+
+async def get_block(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    text = request.match_info["height"]
+    if text == "latest":
+        height = chain.store.tip.height
+        if height == 0:
+            raise ApiError(404, "unknown_block", "No block has been committed yet (height 0 is genesis).")
+    elif text.isdigit() and len(text) < 20:
+        height = int(text)
+    else:
+        raise ApiError(400, "bad_height", "A height is a non-negative integer or 'latest'.")
+    return web.json_response(_block_json(chain, height))
+
+
+async def get_currencies(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    return web.json_response({"currencies": [currency_to_json(c) for c in chain.currencies()]})
+
+
+async def get_status(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    config = request.app[CONFIG]
+    tip = chain.store.tip
+    return web.json_response(
+        {
+            "chain_id": chain.chain_id,
+            "height": tip.height,
+            "latest_hash": tip.block_hash.hex(),
+            "latest_time_ms": tip.time_ms,
+            "state_root": tip.state_hash.root().hex(),
+            "node_id": chain.node_id.hex(),
+            "moniker": config.moniker,
+            "peers": [],
+            "syncing": False,
+            "mempool_txs": len(chain.mempool),
+            "committed_txs": chain.committed_txs_total,
+            "validators": [
+                {"name": v.name, "public_key": v.public_key.hex(), "power": v.power} for v in chain.validators.validators
+            ],
+        }
+    )
+
+
+def make_app(chain: Chain, config: NodeConfig) -> web.Application:
+    """The aiohttp application serving the API for `chain`."""
+    app = web.Application(middlewares=[errors_as_json], client_max_size=config.limits.http_body_bytes_max)
+    app[CHAIN] = chain
+    app[CONFIG] = config
+    app.router.add_post("/v1/txs", post_txs)
+    app.router.add_get("/v1/txs/{hash}", get_tx)
+    app.router.add_get("/v1/accounts/{address}", get_account)
+    app.router.add_get("/v1/blocks/{height}", get_block)
+    app.router.add_get("/v1/currencies", get_currencies)
+    app.router.add_get("/v1/status", get_status)
+    return app

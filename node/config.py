@@ -1,0 +1,96 @@
+"""A node's home folder: its config file, node key, genesis file and database, and the node's limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "config.json"
+GENESIS_FILE = "genesis.json"
+NODE_KEY_FILE = "node_key.json"
+DATA_DIR = "data"
+KIB = 1024
+MIB = 1024 * KIB
+
+
+class ConfigError(ValueError):
+    """A node home that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every limit of the node, named with its unit last."""
+
+    http_body_bytes_max: int = 4 * MIB
+    http_batch_txs_max: int = 1_000
+    mempool_txs_max: int = 20_000
+    mempool_sender_txs_max: int = 1_000
+    wait_commit_timeout_s: float = 30.0
+    rejected_memory_txs_max: int = 100_000
+    block_time_future_drift_ms_max: int = 5_000
+
+    def __post_init__(self) -> None:
+        assert self.mempool_txs_max >= 2 * 1_000, "room for one block in flight and one filling"
+        assert self.mempool_sender_txs_max <= self.mempool_txs_max
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    home: Path
+    moniker: str
+    api_host: str
+    api_port: int
+    p2p_host: str
+    p2p_port: int
+    peers: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def genesis_path(self) -> Path:
+        return self.home / GENESIS_FILE
+
+    @property
+    def node_key_path(self) -> Path:
+        return self.home / NODE_KEY_FILE
+
+    @property
+    def data_path(self) -> Path:
+        return self.home / DATA_DIR
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "moniker": self.moniker,
+            "api": {"host": self.api_host, "port": self.api_port},
+            "p2p": {"host": self.p2p_host, "port": self.p2p_port},
+            "peers": list(self.peers),
+        }
+
+    def save(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / CONFIG_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def load_config(home: Path) -> NodeConfig:
+    """Read `home/config.json`; raises ConfigError with the reason when it is missing or malformed."""
+    path = Path(home) / CONFIG_FILE
+    try:
+        document = json.loads(path.read_text())
+        return NodeConfig(
+            home=Path(home),
+            moniker=str(document["moniker"]),
+            api_host=str(document["api"]["host"]),
+            api_port=int(document["api"]["port"]),
+            p2p_host=str(document["p2p"]["host"]),
+            p2p_port=int(document["p2p"]["port"]),
+            peers=tuple(str(peer) for peer in document.get("peers", [])),
+        )
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} does not exist; create a node home with 'corridor testnet'") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a valid node config: {exc!r}") from exc

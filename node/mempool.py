@@ -1,0 +1,114 @@
+"""The mempool: admitted transactions waiting for a block, and the pending state they lead to.
+
+Admission verifies a transaction's signatures once and applies it, with the ledger's own rules, to the
+pending state (the committed state plus every transaction admitted before it). So a transaction is admitted
+only if it would apply after those before it: the sender's next nonce, enough funds, the issuer's rights.
+Block proposals take transactions in admission order, which keeps each sender's nonces in sequence.
+
+After a block commits, the pending state is rebuilt on the new committed state and every remaining
+transaction is re-applied; those that no longer apply are dropped and reported.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+from corridor.ledger.refusals import Refusal
+from corridor.ledger.rules import BlockContext, apply_tx
+from corridor.ledger.state import State
+from corridor.ledger.store import Store
+from corridor.ledger.tx import SignedTx, signatures_valid
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    tx: SignedTx
+    refusal: Refusal
+
+
+class Mempool:
+    """Bounded in total and per sender; every limit refuses with its own code, never grows without bound."""
+
+    def __init__(self, store: Store, chain_id: str, txs_max: int, sender_txs_max: int) -> None:
+        self._store = store
+        self._chain_id = chain_id
+        self._txs_max = txs_max
+        self._sender_txs_max = sender_txs_max
+        self._pending: dict[bytes, SignedTx] = {}
+        self._per_sender: collections.Counter[bytes] = collections.Counter()
+        self._state = State(store)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __contains__(self, tx_hash: bytes) -> bool:
+        return tx_hash in self._pending
+
+    def get(self, tx_hash: bytes) -> SignedTx | None:
+        return self._pending.get(tx_hash)
+
+    def pending_count(self, sender: bytes) -> int:
+        return self._per_sender[sender]
+
+    def next_nonce(self, sender: bytes) -> int:
+        """The nonce the sender's next transaction must carry, counting pending ones."""
+        return self._state.get_nonce(sender)
+
+    def admit(self, tx: SignedTx, now_ms: int) -> Refusal | None:
+        """Admit `tx` or say why not. Checks are ordered cheapest first; the signature is verified once."""
+        if tx.hash in self._pending or self._store.find_tx(tx.hash) is not None:
+            return Refusal.DUPLICATE
+        if len(self._pending) >= self._txs_max:
+            return Refusal.MEMPOOL_FULL
+        if self._per_sender[tx.sender] >= self._sender_txs_max:
+            return Refusal.SENDER_QUEUE_FULL
+        if tx.body.nonce != self._state.get_nonce(tx.sender):
+            return Refusal.BAD_NONCE
+        if not signatures_valid(tx, self._chain_id):
+            return Refusal.BAD_SIGNATURE
+        outcome = self._apply(tx, now_ms)
+        if outcome is not None:
+            return outcome
+        self._pending[tx.hash] = tx
+        self._per_sender[tx.sender] += 1
+        return None
+
+    def _apply(self, tx: SignedTx, now_ms: int) -> Refusal | None:
+        context = BlockContext(self._store.tip.height + 1, now_ms)
+        trial = self._state.child()
+        outcome = apply_tx(trial, tx, context)
+        if outcome.refusal is not None:
+            return outcome.refusal
+        trial.commit()
+        return None
+
+    def candidates(self, count_max: int) -> list[SignedTx]:
+        """Up to `count_max` pending transactions in admission order."""
+        result = []
+        for tx in self._pending.values():
+            if len(result) == count_max:
+                break
+            result.append(tx)
+        return result
+
+    def remove_committed(self, committed: list[SignedTx], now_ms: int) -> list[Dropped]:
+        """Forget `committed`, rebuild the pending state on the new tip, and drop what no longer applies."""
+        for tx in committed:
+            if self._pending.pop(tx.hash, None) is not None:
+                self._per_sender[tx.sender] -= 1
+                if not self._per_sender[tx.sender]:
+                    del self._per_sender[tx.sender]
+        remaining = list(self._pending.values())
+        self._pending.clear()
+        self._per_sender.clear()
+        self._state = State(self._store)
+        dropped = []
+        for tx in remaining:
+            refusal = self._apply(tx, now_ms)
+            if refusal is None:
+                self._pending[tx.hash] = tx
+                self._per_sender[tx.sender] += 1
+            else:
+                dropped.append(Dropped(tx, refusal))
+        return dropped
