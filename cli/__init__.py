@@ -1,1 +1,1 @@
-"""x."""
+"""The `corridor` command-line interface."""

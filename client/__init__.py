@@ -1,1 +1,1 @@
-"""x."""
+"""Clients of a node's HTTP API."""

@@ -1,1 +1,1 @@
-"""x."""
+"""The ledger: transaction types, rules, blocks, state and its LevelDB store. Never imports consensus."""

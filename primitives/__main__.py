@@ -1,0 +1,5 @@
+"""`python -m corridor` runs the `corridor` command."""
+
+from corridor.cli.main import main
+
+main()
