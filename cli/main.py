@@ -197,12 +197,13 @@ def start(home: Path, log_level: str) -> None:
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT, show_default=True)
 @click.option("--no-demo", is_flag=True, help="Start the network but send no demo payments.")
 @click.option("--fresh", is_flag=True, help="Delete an existing network in --home and create a new one.")
+@click.option("--duration", type=click.FloatRange(min=1), default=None, help="Stop after this many seconds.")
 @guarded
-def devnet(validators: int, home: Path, base_port: int, no_demo: bool, fresh: bool) -> None:
+def devnet(validators: int, home: Path, base_port: int, no_demo: bool, fresh: bool, duration: float | None) -> None:
     """Create (or reuse) a local network, start every node, run a demo workload and show it live."""
     from corridor.cli.devnet import run_devnet
 
-    run_devnet(home, validators, base_port, demo=not no_demo, fresh=fresh, console=console)
+    run_devnet(home, validators, base_port, demo=not no_demo, fresh=fresh, console=console, duration_s=duration)
 
 
 # transactions ---------------------------------------------------------------------------------------------

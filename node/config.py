@@ -29,7 +29,6 @@ class Limits:
     mempool_sender_txs_max: int = 1_000
     wait_commit_timeout_s: float = 30.0
     rejected_memory_txs_max: int = 100_000
-    block_time_future_drift_ms_max: int = 5_000
 
     def __post_init__(self) -> None:
         assert self.mempool_txs_max >= 2 * 1_000, "room for one block in flight and one filling"

@@ -1,0 +1,346 @@
+"""`corridor devnet`: a local consortium network with a live demo workload, in one command.
+
+It creates the network (or reuses the one already in --home), starts every node as a child process, sends
+a demo workload (issuers mint, accounts pay each other) and shows the chain live until Ctrl-C, which stops
+every process it started. Node pids are recorded in --home, so a run that was killed before it could clean
+up leaves nothing that blocks the next one: stale nodes are stopped first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from corridor.client.http import ApiError, Client, NodeUnreachable
+from corridor.keys import KeyPair, load_key
+from corridor.ledger.amounts import format_amount
+from corridor.ledger.tx import build_body, sign_tx
+from corridor.node.testnet import NETWORK_FILE, Network, create_testnet, load_network
+
+PIDS_FILE = "pids.json"
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+DEMO_TRANSFERS_PER_S = 20.0
+DEMO_MINT_INTERVAL_S = 3.0
+LATENCY_WINDOW = 500
+RATE_WINDOW_S = 5.0
+PAYMENTS_SHOWN = 8
+
+
+def corridor_command() -> list[str]:
+    """How to run `corridor` with the same Python as this process."""
+    script = Path(sys.executable).parent / "corridor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "corridor"]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"corridor" in part for part in cmdline) and b"start" in cmdline
+
+
+def stop_stale_nodes(home: Path) -> None:
+    """Stop nodes a previous devnet run in `home` started and could not stop (it was killed, say)."""
+    try:
+        pids = json.loads((home / PIDS_FILE).read_text())
+    except (OSError, ValueError):
+        return
+    stale = [pid for pid in pids if isinstance(pid, int) and _process_alive(pid)]
+    for pid in stale:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while stale and time.monotonic() < deadline:
+        stale = [pid for pid in stale if _process_alive(pid)]
+        time.sleep(0.1)
+    for pid in stale:
+        os.kill(pid, signal.SIGKILL)
+    (home / PIDS_FILE).unlink(missing_ok=True)
+
+
+def prepare_network(home: Path, validators: int, base_port: int, fresh: bool, console: Console) -> Network:
+    """Reuse the network in `home` when it matches the request; otherwise create it anew."""
+    if home.exists() and any(home.iterdir()):
+        if not (home / NETWORK_FILE).exists():
+            raise click.ClickException(f"{home} exists and is not a devnet folder; choose another --home")
+        stop_stale_nodes(home)
+        try:
+            network = load_network(home)
+        except (OSError, ValueError, KeyError):
+            network = None
+        reusable = network is not None and len(network.nodes) == validators and all(
+            node["api"].endswith(f":{base_port + 2 * i}") for i, node in enumerate(network.nodes)
+        )
+        if reusable and not fresh:
+            console.print(f"reusing network {network.chain_id} in {home} (--fresh starts a new one)")
+            return network
+        console.print(f"removing the previous network in {home}")
+        shutil.rmtree(home)
+    network = create_testnet(home, validators, ["USD", "EUR", "JPY"], base_port)
+    console.print(f"created network {network.chain_id} with {validators} validator(s) in {home}")
+    return network
+
+
+@dataclass
+class NodeProcess:
+    home: Path
+    api: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def start_nodes(home: Path, network: Network) -> list[NodeProcess]:
+    nodes = []
+    for node in network.nodes:
+        node_home = Path(node["home"])
+        log_path = node_home.with_suffix(".log")
+        log = open(log_path, "ab")
+        process = subprocess.Popen(
+            [*corridor_command(), "start", "--home", str(node_home)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches devnet only; devnet stops the nodes in order
+        )
+        log.close()
+        nodes.append(NodeProcess(node_home, node["api"], process, log_path))
+    (home / PIDS_FILE).write_text(json.dumps([n.process.pid for n in nodes]))
+    return nodes
+
+
+def wait_ready(nodes: list[NodeProcess]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    for node in nodes:
+        client = Client(node.api, timeout_s=1.0)
+        while True:
+            if node.process.poll() is not None:
+                tail = node.log_path.read_text(errors="replace").strip().splitlines()[-5:]
+                raise click.ClickException(f"node {node.home.name} exited at start:\n" + "\n".join(tail))
+            try:
+                client.status()
+                break
+            except NodeUnreachable:
+                if time.monotonic() > deadline:
+                    raise click.ClickException(f"node {node.home.name} did not answer within {READY_TIMEOUT_S:.0f} s") from None
+                time.sleep(0.1)
+
+
+def stop_nodes(home: Path, nodes: list[NodeProcess]) -> None:
+    for node in nodes:
+        if node.process.poll() is None:
+            node.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for node in nodes:
+        try:
+            node.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            node.process.wait()
+    (home / PIDS_FILE).unlink(missing_ok=True)
+
+
+@dataclass
+class DemoStats:
+    """What the demo workload and the block follower share; guarded by `lock`."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    commits: deque[tuple[float, int]] = field(default_factory=deque)
+    payments: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=PAYMENTS_SHOWN))
+    submitted: int = 0
+    refused: int = 0
+    last_refusal: str = ""
+
+
+class DemoSender:
+    """Signs and submits one key's transactions with pipelined nonces, waiting for each to be final."""
+
+    def __init__(self, client: Client, chain_id: str, key: KeyPair, stats: DemoStats) -> None:
+        self.client, self.chain_id, self.key, self.stats = client, chain_id, key, stats
+        self.nonce: int | None = None
+
+    def send(self, type_name: str, fields: dict) -> None:
+        if self.nonce is None:
+            self.nonce = self.client.account(self.key.address_text)["next_nonce"]
+        body = build_body(type_name, {"signer": self.key.public_key, "nonce": self.nonce, **fields})
+        tx = sign_tx(body, [self.key], self.chain_id)
+        with self.stats.lock:
+            self.stats.submitted += 1
+        sent = time.monotonic()
+        try:
+            self.client.submit(tx, wait=True)
+            self.nonce += 1
+            with self.stats.lock:
+                self.stats.latencies_ms.append((time.monotonic() - sent) * 1000)
+        except ApiError as exc:
+            with self.stats.lock:
+                self.stats.refused += 1
+                self.stats.last_refusal = exc.code
+            self.nonce = None  # re-read the nonce next time
+
+
+def run_demo_workload(client: Client, network: Network, stats: DemoStats, stop: threading.Event) -> None:
+    """Issuers mint now and then; each demo account pays the others random amounts at a steady rate.
+
+    Every transaction is submitted with ?wait=commit, so the latency shown is exactly what a client sees
+    from submission to finality."""
+    chain_id = client.status()["chain_id"]
+    decimals = {c["code"]: c["decimals"] for c in client.currencies()}
+    users = [load_key(Path(path)) for path in network.accounts]
+    issuers = {code: load_key(Path(path)) for code, path in network.issuers.items()}
+
+    def pay_others(payer: KeyPair) -> None:
+        rng = random.Random()
+        sender = DemoSender(client, chain_id, payer, stats)
+        interval_s = len(users) / DEMO_TRANSFERS_PER_S
+        while not stop.wait(rng.uniform(0.5, 1.5) * interval_s):
+            payee = rng.choice([user for user in users if user is not payer])
+            code = rng.choice(sorted(decimals))
+            fields = {"to": payee.address, "currency": code, "amount_minor": rng.randint(1, 50 * 10 ** decimals[code]), "memo": "demo"}
+            try:
+                sender.send("transfer", fields)
+            except NodeUnreachable:
+                continue
+
+    def mint_now_and_then() -> None:
+        rng = random.Random()
+        senders = {code: DemoSender(client, chain_id, key, stats) for code, key in issuers.items()}
+        while not stop.wait(DEMO_MINT_INTERVAL_S):
+            code = rng.choice(sorted(senders))
+            fields = {"to": rng.choice(users).address, "currency": code, "amount_minor": rng.randint(100, 1000) * 10 ** decimals[code]}
+            try:
+                senders[code].send("mint", fields)
+            except NodeUnreachable:
+                continue
+
+    for payer in users:
+        threading.Thread(target=pay_others, args=(payer,), daemon=True).start()
+    threading.Thread(target=mint_now_and_then, daemon=True).start()
+
+
+class BlockFollower:
+    """Reads each new block once, to count committed transactions and list the latest payments."""
+
+    def __init__(self, client: Client, stats: DemoStats, decimals: dict[str, int]) -> None:
+        self.client, self.stats, self.decimals = client, stats, decimals
+        self.height = client.status()["height"]
+
+    def poll(self) -> None:
+        tip = self.client.status()["height"]
+        while self.height < tip:
+            self.height += 1
+            block = self.client.block(self.height)
+            now = time.monotonic()
+            with self.stats.lock:
+                self.stats.commits.append((now, len(block["txs"])))
+                for tx in block["txs"]:
+                    for event in tx["receipt"]["events"]:
+                        self.stats.payments.append((self.height, self._describe(event)))
+
+    def _describe(self, event: dict) -> str:
+        amount = format_amount(event["amount_minor"], self.decimals.get(event["currency"], 0))
+        short = lambda address: address[:10] + "…"  # noqa: E731
+        if event["kind"] == "transfer":
+            return f"{short(event['from'])} → {short(event['to'])}  {amount} {event['currency']}"
+        if event["kind"] == "mint":
+            return f"mint {amount} {event['currency']} → {short(event['to'])}"
+        if event["kind"] == "burn":
+            return f"burn {amount} {event['currency']} by {short(event['from'])}"
+        return event["kind"]
+
+
+def render(network: Network, nodes: list[NodeProcess], client: Client, stats: DemoStats, demo: bool) -> Group:
+    status = client.status()
+    now = time.monotonic()
+    with stats.lock:
+        while stats.commits and stats.commits[0][0] < now - RATE_WINDOW_S:
+            stats.commits.popleft()
+        committed_recent = sum(count for _, count in stats.commits)
+        latencies = sorted(stats.latencies_ms)
+        payments = list(stats.payments)
+        submitted, refused, last_refusal = stats.submitted, stats.refused, stats.last_refusal
+    if latencies:
+        p50 = statistics.median(latencies)
+        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        latency = f"p50 {p50:.0f} ms · p95 {p95:.0f} ms"
+    else:
+        latency = "—"
+    summary = Table.grid(padding=(0, 3))
+    summary.add_row(
+        f"[bold]height[/] {status['height']}",
+        f"[bold]committed[/] {committed_recent / RATE_WINDOW_S:.1f} tx/s",
+        f"[bold]submit→final[/] {latency}",
+        f"[bold]submitted[/] {submitted}  [bold]refused[/] {refused}" + (f" ({last_refusal})" if refused else ""),
+    )
+    validators = Table(title="validators", title_justify="left", expand=True)
+    for column in ("node", "api", "process", "height"):
+        validators.add_column(column)
+    for node in nodes:
+        alive = node.process.poll() is None
+        try:
+            height = str(Client(node.api, timeout_s=0.5).status()["height"]) if alive else "—"
+        except (NodeUnreachable, ApiError):
+            height = "unreachable"
+        validators.add_row(node.home.name, node.api, "[green]up[/]" if alive else "[red]down[/]", height)
+    supply = Table(title="supply per currency", title_justify="left", expand=True)
+    for column in ("currency", "supply", "attested reserve", "issuer"):
+        supply.add_column(column, justify="right" if column != "issuer" else "left")
+    for currency in client.currencies():
+        supply.add_row(currency["code"], currency["supply"], currency["reserve"], currency["issuer"][:16] + "…")
+    last = Table(title="last payments", title_justify="left", expand=True)
+    last.add_column("height", justify="right")
+    last.add_column("payment")
+    for height, text in reversed(payments):
+        last.add_row(str(height), text)
+    title = f"Corridor devnet · chain {network.chain_id}" + ("" if demo else " · no demo workload")
+    footer = "Ctrl-C stops every node this command started"
+    return Group(Panel(summary, title=title, subtitle=footer), validators, supply, last)
+
+
+def run_devnet(home: Path, validators: int, base_port: int, demo: bool, fresh: bool, console: Console, duration_s: float | None = None) -> None:
+    """Create or reuse the network, start it, run the demo and show it until Ctrl-C (or `duration_s`)."""
+    home = home.resolve()
+    network = prepare_network(home, validators, base_port, fresh, console)
+    nodes = start_nodes(home, network)
+    stop = threading.Event()
+    try:
+        wait_ready(nodes)
+        client = Client(network.nodes[0]["api"])
+        stats = DemoStats()
+        decimals = {c["code"]: c["decimals"] for c in client.currencies()}
+        follower = BlockFollower(client, stats, decimals)
+        if demo:
+            run_demo_workload(client, network, stats, stop)
+        started = time.monotonic()
+        with Live(render(network, nodes, client, stats, demo), console=console, refresh_per_second=4) as live:
+            while duration_s is None or time.monotonic() - started < duration_s:
+                time.sleep(0.25)
+                try:
+                    follower.poll()
+                    live.update(render(network, nodes, client, stats, demo))
+                except NodeUnreachable:
+                    continue
+    except KeyboardInterrupt:
+        console.print("stopping the network…")
+    finally:
+        stop.set()
+        stop_nodes(home, nodes)
+    console.print(f"stopped; the chain is kept in {home} and `corridor devnet` resumes it")
