@@ -89,7 +89,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         except ApiError as exc:
             if exc.status in (409, 422, 429, 503):
                 raise RefusedError(f"refused ({exc.code}): {exc.message}") from None
-            raise click.ClickException(f"the node answered {exc.status} ({exc.code}): {exc.message}") from None
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
         except (NodeUnreachable, KeyFileError, AmountError, AddressError, TxError, ConfigError, GenesisError, StoreError) as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -149,7 +149,7 @@ def parse_currencies(text: str) -> list[str]:
 
 
 @cli.command()
-@click.option("--validators", type=click.IntRange(1, 64), default=1, show_default=True, help="Number of validators.")
+@click.option("--validators", type=click.IntRange(1, 64), default=4, show_default=True, help="Number of validators.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to create.")
 @click.option("--currencies", default=",".join(DEFAULT_CURRENCIES), show_default=True, help="Currency codes.")
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT, show_default=True,
@@ -192,7 +192,7 @@ def start(home: Path, log_level: str) -> None:
 
 
 @cli.command()
-@click.option("--validators", type=click.IntRange(1, 16), default=1, show_default=True, help="Number of validators.")
+@click.option("--validators", type=click.IntRange(1, 16), default=4, show_default=True, help="Number of validators.")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DEVNET_HOME, show_default=True)
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT, show_default=True)
 @click.option("--no-demo", is_flag=True, help="Start the network but send no demo payments.")
@@ -369,6 +369,54 @@ def query_block(height: str, node_url: str, as_json: bool) -> None:
         table.add_column(column)
     for index, item in enumerate(block["txs"]):
         table.add_row(str(index), item["type"], item["sender"], item["hash"][:16])
+    console.print(table)
+
+
+@cli.command("verify-block")
+@click.argument("height", required=False, default="latest")
+@click.option("--genesis", "genesis_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="The chain's genesis file: the only thing trusted.")
+@node_option
+@json_option
+@guarded
+def verify_block(height: str, genesis_path: Path, node_url: str, as_json: bool) -> None:
+    """Fetch a block from any node and check it offline: its roots and its commit certificate."""
+    from corridor.client.verify import VerificationError, verify_block_bundle
+    from corridor.ledger.genesis import load_genesis
+
+    genesis = load_genesis(genesis_path)
+    bundle = Client(node_url).block_bundle(height)
+    try:
+        verified = verify_block_bundle(bundle, genesis)
+    except VerificationError as exc:
+        raise click.ClickException(f"block {height} is NOT valid: {exc}") from None
+    document = {"valid": True, "height": verified.height, "hash": verified.hash.hex(), "txs": verified.tx_count,
+                "signers": list(verified.signers), "signed_power": verified.signed_power,
+                "total_power": verified.total_power, "header": verified.header}
+    if as_json:
+        print_json(document)
+        return
+    print_fields(f"block {verified.height} is valid and final", {
+        "hash": document["hash"], "txs": str(verified.tx_count),
+        "signed by": f"{', '.join(verified.signers)} ({verified.signed_power} of {verified.total_power} power)",
+        "state_root": verified.header["state_root"]})
+
+
+@query.command("evidence")
+@node_option
+@json_option
+@guarded
+def query_evidence(node_url: str, as_json: bool) -> None:
+    """Committed evidence of validators that signed conflicting votes."""
+    items = Client(node_url).evidence()
+    if as_json:
+        print_json(items)
+        return
+    table = Table(title="evidence of double signing", title_justify="left")
+    for column in ("committed at", "validator", "height", "round", "step"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(str(item["committed_height"]), item["validator_address"], str(item["height"]), str(item["round"]), item["step"])
     console.print(table)
 
 

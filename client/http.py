@@ -32,13 +32,14 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
 
-    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str = "", timeout_s: float | None = None) -> Any:
+    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str = "", timeout_s: float | None = None, raw: bool = False) -> Any:
         request = urllib.request.Request(self.base_url + path, data=body, method=method)
         if content_type:
             request.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:
-                return json.loads(response.read())
+                content = response.read()
+                return content if raw else json.loads(content)
         except urllib.error.HTTPError as exc:
             try:
                 document = json.loads(exc.read())
@@ -61,6 +62,13 @@ class Client:
 
     def block(self, height: int | str = "latest") -> dict[str, Any]:
         return self._request("GET", f"/v1/blocks/{height}")
+
+    def block_bundle(self, height: int | str = "latest") -> bytes:
+        """The block, its receipts and certificate as canonical bytes (see corridor.client.verify)."""
+        return self._request("GET", f"/v1/blocks/{height}/raw", raw=True)
+
+    def evidence(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/v1/evidence")["evidence"]
 
     def currencies(self) -> list[dict[str, Any]]:
         return self._request("GET", "/v1/currencies")["currencies"]

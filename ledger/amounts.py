@@ -6,7 +6,8 @@ import re
 
 from corridor.ledger import limits
 
-_DECIMAL = re.compile(r"^(\d+)(?:\.(\d+))?$")
+AMOUNT_TEXT_CHARS_MAX = 64
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")  # ASCII digits only, used with fullmatch
 
 
 class AmountError(ValueError):
@@ -15,7 +16,9 @@ class AmountError(ValueError):
 
 def parse_amount(text: str, decimals: int) -> int:
     """The amount in minor units; refuses rather than rounds (`12.505` with 2 decimals is an error)."""
-    match = _DECIMAL.match(text.strip())
+    if len(text) > AMOUNT_TEXT_CHARS_MAX:
+        raise AmountError(f"{text[:24]!r}... is longer than any amount")
+    match = _DECIMAL.fullmatch(text)
     if match is None:
         raise AmountError(f"{text!r} is not a decimal amount like 12.50")
     whole, fraction = match.group(1), match.group(2) or ""

@@ -33,7 +33,9 @@ HEADER_FIELDS = (
     "txs_root",
     "receipts_root",
     "state_root",
+    "evidence_root",
 )
+
 
 
 class InvalidBlock(ValueError):
@@ -51,6 +53,7 @@ class Header:
     txs_root: bytes
     receipts_root: bytes
     state_root: bytes
+    evidence_root: bytes
 
     def to_map(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,15 +90,21 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Block:
+    """A header, the transactions, and evidence of validator misbehaviour (opaque to the ledger: the
+    node checks each item with the consensus rules before it accepts a block)."""
+
     header: Header
     txs: tuple[SignedTx, ...]
+    evidence: tuple[bytes, ...] = ()
 
     @property
     def hash(self) -> bytes:
         return self.header.hash
 
     def to_bytes(self) -> bytes:
-        return codec.encode({"header": self.header.to_map(), "txs": [tx.raw for tx in self.txs]})
+        return codec.encode(
+            {"evidence": list(self.evidence), "header": self.header.to_map(), "txs": [tx.raw for tx in self.txs]}
+        )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Block:
@@ -104,9 +113,13 @@ class Block:
             doc = codec.decode(raw, limits.BLOCK_SIZE_BYTES_MAX)
         except codec.DecodeError as exc:
             raise InvalidBlock(f"block bytes: {exc.message}") from exc
-        if type(doc) is not dict or set(doc) != {"header", "txs"}:
-            raise InvalidBlock("a block is a map of exactly header and txs")
-        header_map, raw_txs = doc["header"], doc["txs"]
+        if type(doc) is not dict or set(doc) != {"evidence", "header", "txs"}:
+            raise InvalidBlock("a block is a map of exactly evidence, header and txs")
+        header_map, raw_txs, evidence = doc["header"], doc["txs"], doc["evidence"]
+        if type(evidence) is not list or len(evidence) > limits.EVIDENCE_PER_BLOCK_MAX or not all(
+            type(item) is bytes and len(item) <= limits.EVIDENCE_BYTES_MAX for item in evidence
+        ):
+            raise InvalidBlock(f"a block carries at most {limits.EVIDENCE_PER_BLOCK_MAX} evidence items of bytes")
         if type(header_map) is not dict or set(header_map) != set(HEADER_FIELDS):
             raise InvalidBlock(f"a header has exactly the fields {HEADER_FIELDS}")
         for name in HEADER_FIELDS:
@@ -121,7 +134,7 @@ class Block:
             txs = tuple(decode_tx(item) for item in raw_txs)
         except TxError as exc:
             raise InvalidBlock(f"block carries a malformed transaction: {exc.message}") from exc
-        return cls(Header(**header_map), txs)
+        return cls(Header(**header_map), txs, tuple(evidence))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +180,7 @@ def _seal(
     txs: list[SignedTx],
     receipts: list[Receipt],
     state: State,
+    evidence: tuple[bytes, ...],
 ) -> ExecutedBlock:
     state_hash = _next_state_hash(state, tip.state_hash)
     header = Header(
@@ -179,8 +193,9 @@ def _seal(
         txs_root=merkle_root([tx.raw for tx in txs]),
         receipts_root=merkle_root([codec.encode(r.to_map()) for r in receipts]),
         state_root=state_hash.root(),
+        evidence_root=merkle_root(list(evidence)),
     )
-    return ExecutedBlock(Block(header, tuple(txs)), tuple(receipts), state, state_hash)
+    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash)
 
 
 def build_block(
@@ -190,10 +205,11 @@ def build_block(
     time_ms: int,
     proposer: bytes,
     candidates: Iterable[SignedTx],
+    evidence: tuple[bytes, ...] = (),
 ) -> tuple[ExecutedBlock, list[LeftOut]]:
-    """Propose the next block from `candidates` (signatures already verified), in their order.
-
-    Candidates that would be refused are left out and returned with their refusal.
+    """Propose the next block from `candidates` (signatures already verified), in their order, carrying
+    `evidence` (already checked by the node). Candidates that would be refused are left out and returned
+    with their refusal.
     """
     assert time_ms > tip.time_ms, "block time must increase"
     height = tip.height + 1
@@ -211,7 +227,7 @@ def build_block(
             continue
         receipts.append(Receipt(tx.hash, height, len(included), "ok", outcome.events))
         included.append(tx)
-    return _seal(chain_id, tip, time_ms, proposer, included, receipts, state), left_out
+    return _seal(chain_id, tip, time_ms, proposer, included, receipts, state, evidence), left_out
 
 
 def execute_block(reader: StateReader, tip: ChainTip, chain_id: str, block: Block) -> ExecutedBlock:
@@ -226,7 +242,9 @@ def execute_block(reader: StateReader, tip: ChainTip, chain_id: str, block: Bloc
         raise InvalidBlock("block time does not increase")
     if len({tx.hash for tx in block.txs}) != len(block.txs):
         raise InvalidBlock("block carries the same transaction twice")
-    executed, left_out = build_block(reader, tip, chain_id, header.time_ms, header.proposer, block.txs)
+    if len(set(block.evidence)) != len(block.evidence):
+        raise InvalidBlock("block carries the same evidence twice")
+    executed, left_out = build_block(reader, tip, chain_id, header.time_ms, header.proposer, block.txs, block.evidence)
     if left_out:
         raise InvalidBlock(f"transaction {left_out[0].tx.hash.hex()} is refused: {left_out[0].refusal.code}")
     if executed.block.header != header:

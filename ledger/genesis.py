@@ -20,7 +20,7 @@ from corridor.ledger import limits
 from corridor.ledger.state import Currency, State, StateReader
 from corridor.ledger.tx import CURRENCY_CODE_PATTERN
 
-CHAIN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+CHAIN_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")  # always used with fullmatch
 
 
 class GenesisError(ValueError):
@@ -85,8 +85,10 @@ def parse_genesis(document: Any) -> Genesis:
     expected = {"chain_id", "genesis_time_ms", "validators", "currencies", "balances"}
     _require(set(document) == expected, f"genesis must have exactly the fields {sorted(expected)}")
     chain_id = document["chain_id"]
-    _require(type(chain_id) is str and bool(CHAIN_ID_PATTERN.match(chain_id)), "chain_id must be 3-64 of [a-z0-9-]")
+    _require(type(chain_id) is str and bool(CHAIN_ID_PATTERN.fullmatch(chain_id)), "chain_id must be 3-64 of [a-z0-9-]")
     genesis_time_ms = _int(document["genesis_time_ms"], "genesis_time_ms")
+    for section in ("validators", "currencies", "balances"):
+        _require(type(document[section]) is list, f"genesis {section} must be a list")
     validators = []
     for item in document["validators"]:
         _require(type(item) is dict and set(item) == {"name", "public_key", "power"}, "a validator has name, public_key, power")
@@ -100,7 +102,7 @@ def parse_genesis(document: Any) -> Genesis:
         fields = {"code", "decimals", "issuer", "reserve_minor", "reserve_report_hash"}
         _require(type(item) is dict and set(item) == fields, f"a currency has exactly {sorted(fields)}")
         code = item["code"]
-        _require(type(code) is str and bool(CURRENCY_CODE_PATTERN.match(code)), f"bad currency code {code!r}")
+        _require(type(code) is str and bool(CURRENCY_CODE_PATTERN.fullmatch(code)), f"bad currency code {code!r}")
         _require(code not in currencies, f"currency {code} appears twice")
         currencies[code] = Currency(
             code=code,
@@ -115,7 +117,7 @@ def parse_genesis(document: Any) -> Genesis:
     for item in document["balances"]:
         _require(type(item) is dict and set(item) == {"address", "currency", "amount_minor"}, "a balance has address, currency, amount_minor")
         code = item["currency"]
-        _require(code in currencies, f"balance in unregistered currency {code!r}")
+        _require(type(code) is str and code in currencies, f"balance in unregistered currency {code!r}")
         amount_minor = _int(item["amount_minor"], "balance amount_minor", 1)
         balances.append((_address(item["address"], "balance address"), code, amount_minor))
         currency = currencies[code]

@@ -11,6 +11,8 @@ AMOUNT_MINOR_MAX = 2**63 - 1
 NONCE_MAX = 2**63 - 1
 CURRENCY_DECIMALS_MAX = 18
 GENESIS_BYTES_MAX = 16 * MIB
+EVIDENCE_PER_BLOCK_MAX = 64
+EVIDENCE_BYTES_MAX = 2 * KIB  # a pair of votes; consensus/evidence.py holds the same bound
 
 assert MEMO_BYTES_MAX < TX_SIZE_BYTES_MAX
 assert BLOCK_TXS_MAX * TX_SIZE_BYTES_MAX < BLOCK_SIZE_BYTES_MAX  # a block of max-size txs still fits

@@ -1,7 +1,7 @@
 """Stable refusal codes: why a transaction (or a request carrying one) was not accepted.
 
-Never renumber or reuse a value: clients, receipts and blocks store these codes. The code string (the
-member's name in lower case) is the public contract; the number is its compact form.
+Never renumber or reuse a value: clients store and branch on these codes. The code string (the member's
+name in lower case) is the public contract; the number is its compact form.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ _ELEMENT_BYTES = LANES * 2
 _DOMAIN = b"corridor/state-entry/v1"
 _LOW_16_OF_EVERY_LANE = int.from_bytes(b"\xff\xff\x00\x00" * LANES, "little")
 _2_16_IN_EVERY_LANE = int.from_bytes(b"\x00\x00\x01\x00" * LANES, "little")
-_ADDITIONS_BEFORE_NORMALISING = 60_000  # each lane can absorb 2**16 additions of at most 2**16
+_ADDITIONS_BEFORE_NORMALISING = 60_000  # each addition adds at most 2**16 to a lane; 60,000 of them stay below 2**32
 
 
 def _spread(lanes16: bytes) -> int:

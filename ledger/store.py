@@ -6,6 +6,7 @@ Keyspaces (docs/protocol.md, "Storage"):
     k/<height:8 BE>     commit certificate     x/<tx hash>      [height, index]
     m/tip               [height, block hash, time_ms]          m/state_hash  LtHash16 sum (2048 bytes)
     m/genesis_hash      hash of the genesis the database was made from
+    e/<evidence hash>   [height, index] of committed evidence      m/node/<name>  node records (safety state)
 
 A block and everything it changes go into one WriteBatch written with sync=True: after a crash at any
 instant, either the whole block is there or none of it.
@@ -19,6 +20,7 @@ from typing import Any
 import plyvel
 
 from corridor import codec
+from corridor.hashing import sha256
 from corridor.ledger import limits
 from corridor.ledger.block import Block, ChainTip, ExecutedBlock, Receipt
 from corridor.ledger.genesis import Genesis
@@ -90,6 +92,8 @@ class Store:
             batch.put(_height_key(b"k/", header.height), certificate)
             for index, tx in enumerate(block.txs):
                 batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
+            for index, item in enumerate(block.evidence):
+                batch.put(b"e/" + sha256(item), codec.encode([header.height, index]))
             batch.put(_STATE_HASH, executed.state_hash.to_bytes())
             batch.put(_TIP, codec.encode([header.height, block.hash, header.time_ms]))
         self.tip = ChainTip(header.height, block.hash, header.time_ms, executed.state_hash)
@@ -117,6 +121,27 @@ class Store:
             return None
         height, index = codec.decode(raw, 64)
         return height, index
+
+    def has_evidence(self, evidence_hash: bytes) -> bool:
+        return self._db.get(b"e/" + evidence_hash) is not None
+
+    def committed_evidence(self) -> list[tuple[int, bytes]]:
+        """(height, evidence bytes) of every evidence item committed, oldest first."""
+        found = []
+        for _, raw in self._db.iterator(prefix=b"e/"):
+            height, index = codec.decode(raw, 64)
+            block = self.get_block(height)
+            assert block is not None
+            found.append((height, block.evidence[index]))
+        return sorted(found)
+
+    def get_meta(self, name: str) -> bytes | None:
+        """A node-level record kept beside the chain (the consensus safety state, for instance)."""
+        return self._db.get(b"m/node/" + name.encode())
+
+    def put_meta_durably(self, name: str, value: bytes) -> None:
+        """Write a node-level record and fsync it before returning."""
+        self._db.put(b"m/node/" + name.encode(), value, sync=True)
 
     def iterate_state(self, prefix: bytes) -> Any:
         """(key, value bytes) of every committed state entry under `prefix`, in key order."""

@@ -31,7 +31,7 @@ from corridor.ledger import limits
 from corridor.ledger.refusals import Refusal
 
 TX_DOMAIN = "corridor/tx/v1"
-CURRENCY_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{2,11}$")
+CURRENCY_CODE_PATTERN = re.compile(r"[A-Z][A-Z0-9]{2,11}")  # always used with fullmatch
 
 
 class TxError(ValueError):
@@ -70,7 +70,7 @@ def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
 
 
 def _check_currency(value: Any) -> str | None:
-    if type(value) is not str or not CURRENCY_CODE_PATTERN.match(value):
+    if type(value) is not str or not CURRENCY_CODE_PATTERN.fullmatch(value):
         return "must be a currency code: 3 to 12 upper-case letters or digits, starting with a letter"
     return None
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
 
+from corridor import codec
+from corridor.consensus.evidence import Equivocation
 from corridor.keys import AddressError, format_address, parse_address
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.block import Receipt
@@ -17,11 +20,14 @@ from corridor.ledger.state import Currency
 from corridor.ledger.tx import TxError, decode_tx, tx_to_json
 from corridor.node.chain import Chain
 from corridor.node.config import NodeConfig
+from corridor.node.runner import Runner
 
 log = logging.getLogger(__name__)
 CHAIN = web.AppKey("chain", Chain)
+RUNNER = web.AppKey("runner", Runner)
 CONFIG = web.AppKey("config", NodeConfig)
 
+HEIGHT_PATTERN = re.compile(r"[0-9]{1,18}")
 MALFORMED = frozenset(
     {
         Refusal.BAD_ENCODING,
@@ -51,9 +57,9 @@ def http_status(refusal: Refusal) -> int:
 class ApiError(Exception):
     """A request refused with a stable code, rendered by the error middleware."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, http_status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.http_status, self.code, self.message, self.extra = http_status, code, message, extra
 
 
 def refusal_error(refusal: Refusal, message: str | None = None, **extra: Any) -> ApiError:
@@ -69,7 +75,7 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     try:
         return await handler(request)
     except ApiError as exc:
-        return web.json_response(error_body(exc.code, exc.message, **exc.extra), status=exc.status)
+        return web.json_response(error_body(exc.code, exc.message, **exc.extra), status=exc.http_status)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(error_body("too_large", "The request body is larger than the limit."), status=413)
     except web.HTTPException as exc:
@@ -268,11 +274,35 @@ async def get_block(request: web.Request) -> web.Response:
         height = chain.store.tip.height
         if height == 0:
             raise ApiError(404, "unknown_block", "No block has been committed yet (height 0 is genesis).")
-    elif text.isdigit() and len(text) < 20:
+    elif HEIGHT_PATTERN.fullmatch(text):
         height = int(text)
     else:
         raise ApiError(400, "bad_height", "A height is a non-negative integer or 'latest'.")
     return web.json_response(_block_json(chain, height))
+
+
+async def get_block_raw(request: web.Request) -> web.Response:
+    """The block, its receipts and its certificate in their canonical bytes, for offline verification."""
+    chain = request.app[CHAIN]
+    text = request.match_info["height"]
+    height = chain.store.tip.height if text == "latest" else int(text) if HEIGHT_PATTERN.fullmatch(text) else -1
+    if height < 0:
+        raise ApiError(400, "bad_height", "A height is a non-negative integer or 'latest'.")
+    block_bytes = chain.store.get_block_bytes(height)
+    if block_bytes is None:
+        raise ApiError(404, "unknown_block", f"There is no block at height {height}; the tip is {chain.store.tip.height}.")
+    receipts = [codec.encode(receipt.to_map()) for receipt in chain.store.get_receipts(height)]
+    body = codec.encode({"block": block_bytes, "certificate": chain.store.get_certificate(height), "receipts": receipts})
+    return web.Response(body=body, content_type="application/msgpack")
+
+
+async def get_evidence(request: web.Request) -> web.Response:
+    """Every piece of misbehaviour evidence committed so far, with the height that recorded it."""
+    chain = request.app[CHAIN]
+    items = []
+    for height, raw in chain.store.committed_evidence():
+        items.append({"committed_height": height, **Equivocation.from_bytes(raw).to_json()})
+    return web.json_response({"evidence": items})
 
 
 async def get_currencies(request: web.Request) -> web.Response:
@@ -282,6 +312,7 @@ async def get_currencies(request: web.Request) -> web.Response:
 
 async def get_status(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
+    runner = request.app[RUNNER]
     config = request.app[CONFIG]
     tip = chain.store.tip
     return web.json_response(
@@ -291,12 +322,13 @@ async def get_status(request: web.Request) -> web.Response:
             "latest_hash": tip.block_hash.hex(),
             "latest_time_ms": tip.time_ms,
             "state_root": tip.state_hash.root().hex(),
-            "node_id": chain.node_id.hex(),
+            "node_id": runner.node_id.hex(),
             "moniker": config.moniker,
-            "peers": [],
-            "syncing": False,
+            "peers": [{"node_id": peer.hex(), "height": height} for peer, height in runner.peer_heights().items()],
+            "syncing": runner.syncing,
+            "consensus": {"height": runner.core.height, "round": runner.core.round, "step": runner.core.step_.name.lower()},
             "mempool_txs": len(chain.mempool),
-            "committed_txs": chain.committed_txs_total,
+            "txs_committed_since_start": chain.committed_txs_total,
             "validators": [
                 {"name": v.name, "public_key": v.public_key.hex(), "power": v.power} for v in chain.validators.validators
             ],
@@ -304,15 +336,18 @@ async def get_status(request: web.Request) -> web.Response:
     )
 
 
-def make_app(chain: Chain, config: NodeConfig) -> web.Application:
+def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Application:
     """The aiohttp application serving the API for `chain`."""
     app = web.Application(middlewares=[errors_as_json], client_max_size=config.limits.http_body_bytes_max)
     app[CHAIN] = chain
+    app[RUNNER] = runner
     app[CONFIG] = config
     app.router.add_post("/v1/txs", post_txs)
     app.router.add_get("/v1/txs/{hash}", get_tx)
     app.router.add_get("/v1/accounts/{address}", get_account)
     app.router.add_get("/v1/blocks/{height}", get_block)
+    app.router.add_get("/v1/blocks/{height}/raw", get_block_raw)
+    app.router.add_get("/v1/evidence", get_evidence)
     app.router.add_get("/v1/currencies", get_currencies)
     app.router.add_get("/v1/status", get_status)
     return app

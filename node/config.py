@@ -29,6 +29,9 @@ class Limits:
     mempool_sender_txs_max: int = 1_000
     wait_commit_timeout_s: float = 30.0
     rejected_memory_txs_max: int = 100_000
+    block_time_future_drift_ms_max: int = 5_000
+    sync_blocks_per_request_max: int = 64
+    tx_gossip_batch_max: int = 500
 
     def __post_init__(self) -> None:
         assert self.mempool_txs_max >= 2 * 1_000, "room for one block in flight and one filling"

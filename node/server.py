@@ -1,4 +1,4 @@
-"""Running one node: open its home, serve the API, produce blocks, stop cleanly on SIGINT/SIGTERM."""
+"""Running one node: open its home, serve the API, run consensus with its peers, stop cleanly on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,19 +9,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from corridor.consensus.validators import Validator, ValidatorSet
+from corridor.consensus.validators import ValidatorSet
 from corridor.keys import load_key
-from corridor.ledger.genesis import Genesis, load_genesis
+from corridor.ledger.genesis import load_genesis
 from corridor.ledger.store import Store
 from corridor.node.api import make_app
 from corridor.node.chain import Chain
-from corridor.node.config import load_config
+from corridor.node.config import ConfigError, load_config
+from corridor.node.runner import Runner
 
 log = logging.getLogger("corridor.node")
-
-
-def validator_set(genesis: Genesis) -> ValidatorSet:
-    return ValidatorSet([Validator(v.name, v.public_key, v.power) for v in genesis.validators])
 
 
 async def serve(home: Path, started: asyncio.Event | None = None) -> None:
@@ -31,8 +28,12 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
     node_key = load_key(config.node_key_path)
     store = Store(config.data_path, genesis)
     try:
-        chain = Chain(store, genesis.chain_id, node_key, validator_set(genesis), config.limits)
-        runner = web.AppRunner(make_app(chain, config), access_log=None, shutdown_timeout=2.0)
+        validators = ValidatorSet.of(genesis.validators)
+        if validators.get(node_key.public_key) is None:
+            raise ConfigError(f"the node key in {config.node_key_path} is not a validator in the genesis file")
+        chain = Chain(store, genesis.chain_id, validators, config.limits)
+        consensus = Runner(chain, node_key, config.p2p_host, config.p2p_port, config.peers)
+        runner = web.AppRunner(make_app(chain, consensus, config), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, config.api_host, config.api_port, reuse_address=True)
         await site.start()
@@ -47,16 +48,17 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        producer = asyncio.create_task(chain.run(), name="block-producer")
+        consensus_task = asyncio.create_task(consensus.run(), name="consensus")
         if started is not None:
             started.set()
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({producer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if producer.done():
-            producer.result()  # a crashed producer is fatal: surface its exception
+        await asyncio.wait({consensus_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if consensus_task.done():
+            consensus_task.result()  # a crashed consensus task is fatal: surface its exception
         log.info("stopping node %s", config.moniker)
-        producer.cancel()
+        consensus_task.cancel()
         stopper.cancel()
+        await asyncio.gather(consensus_task, return_exceptions=True)
         await runner.cleanup()
     finally:
         store.close()

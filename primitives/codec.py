@@ -102,7 +102,7 @@ def decode(raw: bytes, size_bytes_max: int) -> Any:
     except msgpack.ExtraData as exc:
         raise DecodeError("bad_encoding", "trailing bytes after the encoded object") from exc
     except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
-        raise DecodeError("bad_encoding", f"not valid msgpack: {exc or type(exc).__name__}") from exc
+        raise DecodeError("bad_encoding", f"not valid msgpack: {str(exc) or type(exc).__name__}") from exc
     _check_types(value)
     try:
         canonical = encode(value)

@@ -87,8 +87,10 @@ def parse_address(text: str) -> bytes:
     prefix, separator, rest = text.rpartition("1")
     if not separator or prefix != ADDRESS_PREFIX:
         raise AddressError(f"address {text!r} does not start with {ADDRESS_PREFIX}1")
-    if any(c not in _BECH32_CHARSET for c in rest) or len(rest) < 7:
+    if any(c not in _BECH32_CHARSET for c in rest):
         raise AddressError(f"address {text!r} contains characters that are not bech32")
+    if len(rest) < 7:
+        raise AddressError(f"address {text!r} is too short")
     data = [_BECH32_CHARSET.index(c) for c in rest]
     if _polymod(_expand_prefix(prefix) + data) != _BECH32M_CONSTANT:
         raise AddressError(f"address {text!r} has a bad checksum (mistyped?)")

@@ -1,0 +1,120 @@
+"""The safety guard: a validator never signs two conflicting messages, not even across a crash.
+
+Every proposal and vote this validator signs passes through `SafetyGuard`, which keeps the last signed
+(height, round, step) with its block hash and signature, persisted *before* the signature is returned
+(like the safety rules of DiemBFT/Aptos). A request for the same (height, round, step) and the same block
+gets the same signature back; a different block there, or anything older, is refused.
+
+The guard also persists the Tendermint lock: the last block this validator precommitted. A validator that
+forgot its lock in a crash could help a conflicting block to a quorum, so after a restart the consensus
+core resumes with the lock (`SafetyState.lock`) and in a round after the last one it signed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from corridor import codec
+
+STEP_ORDER = {"proposal": 0, "prevote": 1, "precommit": 2}
+
+
+class DoubleSignRefused(Exception):
+    """Signing this would conflict with what this validator already signed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRecord:
+    height: int
+    round: int
+    step: str
+    block_hash: bytes
+    signature: bytes
+
+    @property
+    def position(self) -> tuple[int, int, int]:
+        return (self.height, self.round, STEP_ORDER[self.step])
+
+    def to_bytes(self) -> bytes:
+        return codec.encode([self.height, self.round, self.step, self.block_hash, self.signature])
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> SignedRecord:
+        height, round_number, step, block_hash, signature = codec.decode(raw, 1024)
+        return cls(height, round_number, step, block_hash, signature)
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyState:
+    """What is persisted: the last signed record and the lock (the last non-nil precommit)."""
+
+    last: SignedRecord | None
+    lock: SignedRecord | None
+
+    def to_bytes(self) -> bytes:
+        return codec.encode([None if r is None else r.to_bytes() for r in (self.last, self.lock)])
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> SafetyState:
+        last, lock = codec.decode(raw, 4096)
+        return cls(*(None if r is None else SignedRecord.from_bytes(r) for r in (last, lock)))
+
+    def resume_point(self, height: int) -> tuple[int, tuple[int, bytes] | None]:
+        """Where a core restarting at `height` resumes: the first round, and the (round, block) lock."""
+        if self.last is None or self.last.height != height:
+            return 0, None
+        lock = None
+        if self.lock is not None and self.lock.height == height:
+            lock = (self.lock.round, self.lock.block_hash)
+        return self.last.round + 1, lock
+
+
+class SafetyStore(Protocol):
+    """Where the safety state lives. `save` must be durable (fsynced) before it returns."""
+
+    def load(self) -> SafetyState: ...
+
+    def save(self, state: SafetyState) -> None: ...
+
+
+class MemorySafetyStore:
+    """A store that lives as long as its object: for the simulator, which models a crash by keeping it."""
+
+    def __init__(self) -> None:
+        self.state = SafetyState(None, None)
+
+    def load(self) -> SafetyState:
+        return self.state
+
+    def save(self, state: SafetyState) -> None:
+        self.state = state
+
+
+class SafetyGuard:
+    """Signs proposals and votes only when they cannot conflict with anything signed before."""
+
+    def __init__(self, store: SafetyStore, sign: Callable[[bytes], bytes]) -> None:
+        self._store = store
+        self._sign = sign
+        self.state = store.load()
+
+    def sign(self, height: int, round_number: int, step: str, block_hash: bytes, message: bytes) -> bytes:
+        """The signature of `message`, which is the signing bytes of (height, round, step, block_hash)."""
+        record_position = (height, round_number, STEP_ORDER[step])
+        last = self.state.last
+        if last is not None and record_position == last.position:
+            if block_hash != last.block_hash:
+                raise DoubleSignRefused(
+                    f"already signed {step} at height {height} round {round_number} for another block"
+                )
+            return last.signature  # the same request again: the same answer
+        if last is not None and record_position < last.position:
+            raise DoubleSignRefused(f"{step} at {height}/{round_number} is older than the last signed {last.position}")
+        signature = self._sign(message)
+        record = SignedRecord(height, round_number, step, block_hash, signature)
+        lock = record if step == "precommit" and block_hash else self.state.lock
+        state = SafetyState(record, lock)
+        self._store.save(state)
+        self.state = state
+        return signature

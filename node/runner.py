@@ -1,0 +1,399 @@
+"""The consensus runner: the one place where the pure consensus core meets I/O.
+
+It feeds the core events (verified peer messages, timeouts, "transactions are waiting") and performs the
+actions the core returns, in order: build or re-propose a block, sign through the safety guard and
+broadcast, schedule timeouts, commit decided blocks, record evidence. It also answers and drives block sync:
+a node that learns a peer is ahead fetches the missing blocks with their commit certificates, verifies
+each certificate against the validator set, applies the blocks and rejoins consensus at the new height.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from typing import Any
+
+from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate, vote_signing_bytes
+from corridor.consensus.core import (
+    Action,
+    CastVote,
+    Core,
+    Decide,
+    Event,
+    Propose,
+    ProposalReceived,
+    RecordEvidence,
+    ScheduleTimeout,
+    Step,
+    TimeoutConfig,
+    TimeoutFired,
+    TxsAvailable,
+    VoteReceived,
+)
+from corridor.consensus.evidence import Equivocation, EvidenceError
+from corridor.consensus.messages import MessageError, Proposal, Vote, proposal_signing_bytes
+from corridor.consensus.safety import DoubleSignRefused, SafetyGuard, SafetyState
+from corridor.keys import KeyPair, verify_signature
+from corridor.ledger import limits as ledger_limits
+from corridor.ledger.block import Block, ExecutedBlock, InvalidBlock
+from corridor.ledger.tx import SignedTx, TxError, decode_tx
+from corridor.node.chain import Chain
+from corridor.node.p2p import Transport
+
+log = logging.getLogger(__name__)
+SAFETY_RECORD = "safety"
+STATUS_INTERVAL_S = 1.0
+SYNC_REQUEST_TIMEOUT_S = 3.0
+TX_GOSSIP_DELAY_S = 0.002
+EARLY_PROPOSALS_MAX = 16
+INBOX_EVENTS_MAX = 100_000
+
+
+class StoreSafety:
+    """The safety state in the node's LevelDB, written with sync=True before a signature leaves."""
+
+    def __init__(self, chain: Chain) -> None:
+        self._store = chain.store
+
+    def load(self) -> SafetyState:
+        raw = self._store.get_meta(SAFETY_RECORD)
+        return SafetyState(None, None) if raw is None else SafetyState.from_bytes(raw)
+
+    def save(self, state: SafetyState) -> None:
+        self._store.put_meta_durably(SAFETY_RECORD, state.to_bytes())
+
+
+class Runner:
+    """Drives consensus for one validator over the chain and the peer transport."""
+
+    def __init__(self, chain: Chain, node_key: KeyPair, p2p_host: str, p2p_port: int, peers: tuple[str, ...], timeouts: TimeoutConfig = TimeoutConfig()) -> None:
+        self.chain = chain
+        self._key = node_key
+        self._chain_id = chain.chain_id
+        self._validators = chain.validators
+        self._timeouts = timeouts
+        self._guard = SafetyGuard(StoreSafety(chain), node_key.sign)
+        self._inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(INBOX_EVENTS_MAX)
+        self.transport = Transport(
+            self._chain_id,
+            node_key,
+            {v.public_key for v in self._validators.validators},
+            p2p_host,
+            p2p_port,
+            peers,
+            on_message=lambda peer, kind, payload: self._post("peer", (peer, kind, payload)),
+            on_connect=lambda peer: self._post("connected", peer),
+        )
+        self.core = self._fresh_core()
+        self._executed: dict[bytes, ExecutedBlock] = {}
+        self._own_frames: list[tuple[str, Any]] = []
+        self._early_proposals: list[tuple[bytes, Any]] = []
+        self._evidence_pool: dict[bytes, bytes] = {}
+        self._gossip_buffer: list[bytes] = []
+        self._peer_heights: dict[bytes, int] = {}
+        self._sync_requested_at: float | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
+        chain.on_admitted = self._on_admitted
+
+    def _fresh_core(self) -> Core:
+        height = self.chain.store.tip.height + 1
+        first_round, lock = self._guard.state.resume_point(height)
+        me = self._key.public_key if self._validators.get(self._key.public_key) else None
+        return Core(self._validators, me, height, self._timeouts, first_round=first_round, lock=lock)
+
+    @property
+    def node_id(self) -> bytes:
+        """This node's public key: its identity among validators and peers."""
+        return self._key.public_key
+
+    @property
+    def syncing(self) -> bool:
+        return self._sync_requested_at is not None
+
+    def peer_heights(self) -> dict[bytes, int]:
+        return {peer: self._peer_heights.get(peer, 0) for peer in self.transport.connected_peers()}
+
+    # Lifecycle
+
+    async def run(self) -> None:
+        """Serve peers and run consensus until cancelled."""
+        await self.transport.start()
+        ticker = asyncio.create_task(self._tick())
+        try:
+            if len(self.chain.mempool):
+                self._post("txs", None)
+            while True:
+                kind, payload = await self._inbox.get()
+                self._handle(kind, payload)
+        finally:
+            ticker.cancel()
+            for timer in self._timers:
+                timer.cancel()
+            await self.transport.stop()
+
+    def _post(self, kind: str, payload: Any) -> None:
+        try:
+            self._inbox.put_nowait((kind, payload))
+        except asyncio.QueueFull:
+            log.warning("consensus inbox full; dropping a %s event", kind)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_INTERVAL_S)
+            self._post("tick", None)
+
+    # Inbox
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "peer":
+            peer, message_kind, body = payload
+            try:
+                self._on_peer_message(peer, message_kind, body)
+            except (MessageError, EvidenceError, TxError, InvalidBlock, CertificateError, KeyError, TypeError, ValueError) as exc:
+                log.warning("dropping a %s message from peer %s: %s", message_kind, peer.hex()[:12], exc)
+        elif kind == "timeout":
+            self._feed(payload)
+        elif kind == "txs":
+            self._flush_gossip()
+            if len(self.chain.mempool) and self.core.step_ is Step.WAITING:
+                self._feed(TxsAvailable())
+        elif kind == "connected":
+            self.transport.send(payload, "status", {"height": self.chain.store.tip.height})
+            for frame_kind, frame in self._own_frames:
+                self.transport.send(payload, frame_kind, frame)
+        elif kind == "tick":
+            self.transport.broadcast("status", {"height": self.chain.store.tip.height})
+            self._maybe_sync()
+
+    def _on_admitted(self, tx: SignedTx, from_client: bool) -> None:
+        """A transaction entered the mempool: gossip it if a client gave it to us, and wake consensus."""
+        if from_client:
+            self._gossip_buffer.append(tx.raw)
+            if len(self._gossip_buffer) == 1:
+                asyncio.get_running_loop().call_later(TX_GOSSIP_DELAY_S, self._post, "txs", None)
+            elif len(self._gossip_buffer) >= self.chain.limits.tx_gossip_batch_max:
+                self._flush_gossip()
+        elif len(self.chain.mempool) == 1:
+            self._post("txs", None)
+
+    def _flush_gossip(self) -> None:
+        if self._gossip_buffer:
+            self.transport.broadcast("txs", self._gossip_buffer)
+            self._gossip_buffer = []
+
+    def _on_peer_message(self, peer: bytes, kind: str, body: Any) -> None:
+        if kind == "txs":
+            if type(body) is not list or len(body) > self.chain.limits.tx_gossip_batch_max:
+                raise MessageError("txs is a bounded list")
+            for raw in body:
+                if type(raw) is bytes:
+                    self.chain.submit(decode_tx(raw), from_client=False)
+        elif kind == "proposal":
+            self._on_proposal(body)
+        elif kind == "vote":
+            vote = Vote.from_map(body)
+            if self._validators.get(vote.validator) is None:
+                raise MessageError("vote from a non-validator")
+            if not verify_signature(vote.validator, vote.signing_bytes(self._chain_id), vote.signature):
+                raise MessageError("vote signature does not verify")
+            if vote.height > self.core.height + 1:
+                self._peer_heights[peer] = max(self._peer_heights.get(peer, 0), vote.height - 1)
+                self._maybe_sync()
+            self._feed(VoteReceived(vote))
+        elif kind == "evidence":
+            self._add_evidence(Equivocation.from_bytes(body))
+        elif kind == "status":
+            self._peer_heights[peer] = int(body["height"])
+            self._maybe_sync()
+        elif kind == "get_blocks":
+            self._serve_blocks(peer, int(body["from"]), int(body["count"]))
+        elif kind == "blocks":
+            self._apply_synced_blocks(body)
+        else:
+            raise MessageError(f"unknown message kind {kind!r}")
+
+    def _on_proposal(self, body: Any) -> None:
+        proposal = Proposal.from_map(body["proposal"])
+        if self._validators.get(proposal.proposer) is None:
+            raise MessageError("proposal from a non-validator")
+        if not verify_signature(proposal.proposer, proposal.signing_bytes(self._chain_id), proposal.signature):
+            raise MessageError("proposal signature does not verify")
+        if proposal.height == self.core.height + 1:
+            if len(self._early_proposals) < EARLY_PROPOSALS_MAX:
+                self._early_proposals.append((proposal.block_hash, body))
+            return
+        if proposal.height != self.core.height:
+            return
+        block_bytes = body["block"]
+        if type(block_bytes) is not bytes:
+            raise MessageError("a proposal carries its block as bytes")
+        executed = self._executed.get(proposal.block_hash)
+        valid = executed is not None
+        if executed is None:
+            block = Block.from_bytes(block_bytes)
+            if block.hash != proposal.block_hash:
+                raise MessageError("the proposal's block does not match its hash")
+            try:
+                self._check_evidence(block)
+                self._executed[block.hash] = self.chain.validate_block(block)
+                valid = True
+            except (InvalidBlock, EvidenceError) as exc:
+                log.warning("proposal %d/%d is invalid: %s", proposal.height, proposal.round, exc)
+        self._feed(ProposalReceived(proposal, valid))
+
+    def _check_evidence(self, block: Block) -> None:
+        for raw in block.evidence:
+            evidence = Equivocation.from_bytes(raw)
+            if evidence.to_bytes() != raw:
+                raise EvidenceError("evidence is not in canonical order")
+            evidence.verify(self._chain_id, self._validators)
+            if self.chain.store.has_evidence(evidence.hash):
+                raise EvidenceError("evidence was committed before")
+
+    # The core and its actions
+
+    def _feed(self, event: Event) -> None:
+        """Step the core with `event` and perform its actions; own messages are fed back in order."""
+        pending: collections.deque[Event] = collections.deque([event])
+        while pending:
+            for action in self.core.step(pending.popleft()):
+                pending.extend(self._perform(action))
+
+    def _perform(self, action: Action) -> list[Event]:
+        if isinstance(action, Propose):
+            return self._propose(action)
+        if isinstance(action, CastVote):
+            return self._vote(action)
+        if isinstance(action, ScheduleTimeout):
+            event = TimeoutFired(action.height, action.round, action.step)
+            timer = asyncio.get_running_loop().call_later(action.delay_ms / 1000, self._post, "timeout", event)
+            self._timers.add(timer)
+            return []
+        if isinstance(action, Decide):
+            self._decide(action)
+            return []
+        if isinstance(action, RecordEvidence):
+            self._add_evidence(Equivocation.of(action.first, action.second))
+            return []
+        raise AssertionError(f"unknown action {action!r}")
+
+    def _propose(self, action: Propose) -> list[Event]:
+        if action.block_hash is None:
+            executed = self.chain.build_proposal(self._key.public_key, tuple(self._evidence_pool.values())[: ledger_limits.EVIDENCE_PER_BLOCK_MAX])
+            self._executed[executed.block.hash] = executed
+        else:
+            executed = self._executed[action.block_hash]
+        block_hash = executed.block.hash
+        message = proposal_signing_bytes(self._chain_id, action.height, action.round, block_hash, action.valid_round)
+        try:
+            signature = self._guard.sign(action.height, action.round, "proposal", block_hash, message)
+        except DoubleSignRefused as exc:
+            log.warning("not proposing: %s", exc)
+            return []
+        proposal = Proposal(action.height, action.round, block_hash, action.valid_round, self._key.public_key, signature)
+        frame = {"block": executed.block.to_bytes(), "proposal": proposal.to_map()}
+        self._own_frames.append(("proposal", frame))
+        self.transport.broadcast("proposal", frame)
+        return [ProposalReceived(proposal, True)]
+
+    def _vote(self, action: CastVote) -> list[Event]:
+        block_hash = action.block_hash or b""
+        message = vote_signing_bytes(self._chain_id, action.step, action.height, action.round, block_hash)
+        try:
+            signature = self._guard.sign(action.height, action.round, action.step, block_hash, message)
+        except DoubleSignRefused as exc:
+            log.warning("not voting: %s", exc)
+            return []
+        vote = Vote(action.step, action.height, action.round, action.block_hash, self._key.public_key, signature)
+        self._own_frames.append(("vote", vote.to_map()))
+        self.transport.broadcast("vote", vote.to_map())
+        return [VoteReceived(vote)]
+
+    def _decide(self, action: Decide) -> None:
+        executed = self._executed[action.block_hash]
+        signatures = tuple(sorted((vote.validator, vote.signature) for vote in action.precommits))
+        certificate = CommitCertificate(action.height, action.round, action.block_hash, signatures)
+        self._commit(executed, certificate)
+        log.info("committed block %d (round %d, %d txs)", action.height, action.round, len(executed.block.txs))
+
+    def _commit(self, executed: ExecutedBlock, certificate: CommitCertificate) -> None:
+        """Commit a block (decided here or fetched with its certificate) and start the next height."""
+        self.chain.commit(executed, certificate)
+        for raw in executed.block.evidence:
+            self._evidence_pool.pop(Equivocation.from_bytes(raw).hash, None)
+        self._executed.clear()
+        self._own_frames.clear()
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self.transport.broadcast("status", {"height": self.chain.store.tip.height})
+        next_height = self.chain.store.tip.height + 1
+        if self.core.height == next_height - 1 and self.core.step_ is Step.DECIDED:
+            actions = self.core.begin_height(next_height, self._validators)
+        else:
+            self.core = self._fresh_core()
+            actions = []
+        pending = [event for action in actions for event in self._perform(action)]
+        for event in pending:
+            self._feed(event)
+        early, self._early_proposals = self._early_proposals, []
+        for _, body in early:
+            try:
+                self._on_proposal(body)
+            except (MessageError, InvalidBlock, KeyError, TypeError, ValueError) as exc:
+                log.warning("dropping an early proposal: %s", exc)
+        if len(self.chain.mempool) and self.core.step_ is Step.WAITING:
+            self._feed(TxsAvailable())
+
+    def _add_evidence(self, evidence: Equivocation) -> None:
+        if evidence.hash in self._evidence_pool or self.chain.store.has_evidence(evidence.hash):
+            return
+        evidence.verify(self._chain_id, self._validators)
+        log.warning("validator %s signed two %ss at height %d round %d", evidence.first.validator.hex()[:12], evidence.first.step, evidence.first.height, evidence.first.round)
+        self._evidence_pool[evidence.hash] = evidence.to_bytes()
+        self.transport.broadcast("evidence", evidence.to_bytes())
+        if self.core.step_ is Step.WAITING:
+            self._feed(TxsAvailable())  # evidence is worth a block of its own
+
+    # Block sync
+
+    def _maybe_sync(self) -> None:
+        height = self.chain.store.tip.height
+        ahead = {peer: h for peer, h in self._peer_heights.items() if h > height and peer in self.transport.connected_peers()}
+        now = asyncio.get_running_loop().time()
+        if not ahead:
+            self._sync_requested_at = None
+            return
+        if self._sync_requested_at is not None and now - self._sync_requested_at < SYNC_REQUEST_TIMEOUT_S:
+            return
+        peer = max(ahead, key=ahead.__getitem__)
+        self._sync_requested_at = now
+        self.transport.send(peer, "get_blocks", {"count": self.chain.limits.sync_blocks_per_request_max, "from": height + 1})
+
+    def _serve_blocks(self, peer: bytes, first: int, count: int) -> None:
+        count = max(0, min(count, self.chain.limits.sync_blocks_per_request_max))
+        blocks = []
+        for height in range(first, first + count):
+            block_bytes = self.chain.store.get_block_bytes(height)
+            if block_bytes is None:
+                break
+            blocks.append([block_bytes, self.chain.store.get_certificate(height)])
+        if blocks:
+            self.transport.send(peer, "blocks", blocks)
+
+    def _apply_synced_blocks(self, body: Any) -> None:
+        if type(body) is not list:
+            raise MessageError("blocks is a list")
+        for item in body:
+            block = Block.from_bytes(item[0])
+            height = self.chain.store.tip.height + 1
+            if block.header.height < height:
+                continue
+            certificate = CommitCertificate.from_bytes(item[1])
+            verify_certificate(certificate, self._validators, self._chain_id, height, block.hash)
+            executed = self.chain.validate_block(block, certified=True)
+            self._commit(executed, certificate)
+            log.info("caught up block %d from a peer", block.header.height)
+        self._sync_requested_at = None
+        self._maybe_sync()

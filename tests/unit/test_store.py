@@ -1,0 +1,179 @@
+"""The LevelDB store: blocks survive a restart, the database is tied to its genesis, and the incrementally
+maintained state root always equals the root recomputed from every state entry."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from corridor.ledger.genesis import Genesis, parse_genesis
+from corridor.ledger.state import State, balance_key
+from corridor.ledger.state_root import StateHash
+from corridor.ledger.store import Store, StoreError
+from corridor.ledger.tx import SignedTx
+
+from unit_support import (
+    ACCOUNT_NAMES,
+    ADDRESSES,
+    GENESIS_TIME_MS,
+    ISSUERS,
+    attest,
+    burn,
+    certificate_for,
+    commit,
+    genesis_document,
+    mint,
+    recompute_state_hash,
+    transfer,
+)
+
+
+def test_new_store_starts_at_genesis(store: Store, genesis: Genesis) -> None:
+    assert (store.tip.height, store.tip.block_hash, store.tip.time_ms) == (0, genesis.hash, GENESIS_TIME_MS)
+    assert store.tip.state_hash.root() == recompute_state_hash(store).root()
+    state = State(store)
+    assert state.get_balance(ADDRESSES["alice"], "USD") == 500_000
+    usd = state.get_currency("USD")
+    assert usd is not None and usd.supply_minor == 700_000 and usd.decimals == 2
+    jpy = state.get_currency("JPY")
+    assert jpy is not None and jpy.supply_minor == 1_030_000 and jpy.decimals == 0
+
+
+def test_reopened_store_has_the_same_tip_state_and_blocks(tmp_path: Path, genesis: Genesis) -> None:
+    path = tmp_path / "db"
+    store = Store(path, genesis)
+    executed_1, _ = commit(store, [transfer("alice", 0, "bob", "USD", 10), mint("usd_issuer", 0, "dave", "USD", 99)])
+    executed_2, _ = commit(store, [burn("bob", 0, "USD", 5)])
+    tip = store.tip
+    store.close()
+
+    reopened = Store(path, genesis)
+    try:
+        assert (reopened.tip.height, reopened.tip.block_hash, reopened.tip.time_ms) == (2, tip.block_hash, tip.time_ms)
+        assert reopened.tip.state_hash.to_bytes() == tip.state_hash.to_bytes()
+        assert reopened.get_block(1) == executed_1.block and reopened.get_block(2) == executed_2.block
+        assert reopened.get_block_bytes(2) == executed_2.block.to_bytes()
+        assert reopened.get_block(3) is None
+        assert reopened.get_receipts(1) == list(executed_1.receipts)
+        assert reopened.get_certificate(2) == certificate_for(executed_2)
+        for index, tx in enumerate(executed_1.block.txs):
+            assert reopened.find_tx(tx.hash) == (1, index)
+        assert reopened.find_tx(bytes(32)) is None
+        assert State(reopened).get_balance(ADDRESSES["dave"], "USD") == 99
+        assert State(reopened).get_nonce(ADDRESSES["alice"]) == 1
+        # The chain continues from the reopened tip.
+        executed_3, _ = commit(reopened, [transfer("alice", 1, "carol", "USD", 1)])
+        assert executed_3.block.header.parent_hash == tip.block_hash
+    finally:
+        reopened.close()
+
+
+def test_store_made_from_another_genesis_is_refused(tmp_path: Path, genesis: Genesis) -> None:
+    path = tmp_path / "db"
+    Store(path, genesis).close()
+    other = genesis_document()
+    other["chain_id"] = "corridor-other"
+    with pytest.raises(StoreError, match="another genesis"):
+        Store(path, parse_genesis(other))
+    # The refusal released the database and left it as it was.
+    reopened = Store(path, genesis)
+    assert reopened.tip.block_hash == genesis.hash
+    reopened.close()
+
+
+def test_store_with_a_changed_balance_in_genesis_is_refused(tmp_path: Path, genesis: Genesis) -> None:
+    Store(tmp_path / "db", genesis).close()
+    other = genesis_document()
+    other["balances"][0]["amount_minor"] += 1
+    with pytest.raises(StoreError):
+        Store(tmp_path / "db", parse_genesis(other))
+
+
+def test_database_in_use_by_another_store_is_refused(store: Store, tmp_path: Path, genesis: Genesis) -> None:
+    with pytest.raises(StoreError, match="another node"):
+        Store(tmp_path / "db", genesis)
+
+
+def test_balance_spent_to_zero_is_deleted_from_the_store(store: Store) -> None:
+    commit(store, [transfer("carol", 0, "alice", "JPY", 30_000)])
+    assert store.get(balance_key(ADDRESSES["carol"], "JPY")) is None
+    assert State(store).get_balance(ADDRESSES["carol"], "JPY") == 0
+    assert store.tip.state_hash.root() == recompute_state_hash(store).root()
+
+
+def _random_txs(rng: random.Random, store: Store, nonces: dict[str, int], count: int) -> list[SignedTx]:
+    """A mix of transactions, some of which will be refused and left out of the block."""
+    state = State(store)
+    txs = []
+    for _ in range(count):
+        sender = rng.choice(ACCOUNT_NAMES)
+        code = rng.choice(("USD", "JPY"))
+        kind = rng.random()
+        nonce = nonces[sender]
+        if kind < 0.55:
+            recipient = rng.choice(ACCOUNT_NAMES)
+            balance = state.get_balance(ADDRESSES[sender], code)
+            amount = rng.choice([1, max(1, balance // 3), max(1, balance), balance + 1])
+            tx = transfer(sender, nonce, recipient, code, amount)
+        elif kind < 0.75:
+            issuer = ISSUERS[code] if rng.random() < 0.8 else sender
+            tx = mint(issuer, nonces[issuer], rng.choice(ACCOUNT_NAMES), code, rng.randint(1, 50_000))
+            sender = issuer
+        elif kind < 0.9:
+            balance = state.get_balance(ADDRESSES[sender], code)
+            tx = burn(sender, nonce, code, rng.choice([1, max(1, balance), balance + 1]))
+        else:
+            issuer = ISSUERS[code]
+            tx = attest(issuer, nonces[issuer], code, rng.randint(0, 20_000_000))
+            sender = issuer
+        txs.append(tx)
+        nonces[sender] += 1  # optimistic: a refused tx leaves a gap, so later ones of this sender are refused too
+    return txs
+
+
+def test_incremental_state_root_equals_the_root_recomputed_from_all_entries(store: Store) -> None:
+    rng = random.Random(20_240_601)
+    nonces = {name: 0 for name in ACCOUNT_NAMES}
+    committed = 0
+    for _ in range(40):
+        executed, left_out = commit(store, _random_txs(rng, store, nonces, 6))
+        committed += len(executed.block.txs)
+        # Resynchronise the optimistic nonces with the chain after each block.
+        nonces = {name: State(store).get_nonce(ADDRESSES[name]) for name in ACCOUNT_NAMES}
+        recomputed = recompute_state_hash(store)
+        assert store.tip.state_hash.to_bytes() == recomputed.to_bytes()
+        assert executed.block.header.state_root == recomputed.root()
+    assert store.tip.height == 40 and committed > 60
+
+
+def test_state_hash_is_order_independent_and_remove_undoes_add() -> None:
+    entries = [(b"a/" + bytes([i]) * 20, bytes([i])) for i in range(10)]
+    forwards, backwards = StateHash(), StateHash()
+    for key, value in entries:
+        forwards.add(key, value)
+    for key, value in reversed(entries):
+        backwards.add(key, value)
+    assert forwards.to_bytes() == backwards.to_bytes() and forwards.root() == backwards.root()
+    for key, value in entries[5:]:
+        forwards.remove(key, value)
+    expected = StateHash()
+    for key, value in entries[:5]:
+        expected.add(key, value)
+    assert forwards.to_bytes() == expected.to_bytes()
+    forwards.update(entries[0][0], entries[0][1], b"new")
+    assert forwards.to_bytes() != expected.to_bytes()
+    assert StateHash(forwards.to_bytes()).root() == forwards.root()
+
+
+def test_state_hash_stays_exact_across_lane_normalisation() -> None:
+    # The lanes are normalised every 60,000 additions; adding and removing the same entry that many times
+    # must leave exactly the hash of the other entries.
+    base = StateHash()
+    base.add(b"c/USD", b"record")
+    churned = base.copy()
+    for _ in range(30_001):
+        churned.add(b"a/churn", b"\x01")
+        churned.remove(b"a/churn", b"\x01")
+    assert churned.to_bytes() == base.to_bytes()
