@@ -319,7 +319,8 @@ def query_account(address: str, node_url: str, as_json: bool) -> None:
     if as_json:
         print_json(account)
         return
-    table = Table(title=f"{account['address']}  nonce {account['nonce']}", title_justify="left")
+    console.print(f"account {account['address']}  nonce {account['nonce']}", soft_wrap=True)
+    table = Table()
     table.add_column("currency")
     table.add_column("balance", justify="right")
     table.add_column("minor units", justify="right")

@@ -149,7 +149,7 @@ async def _read_txs(request: web.Request) -> tuple[list[bytes], bool]:
         return [body], False
     try:
         document = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad_json", "The body is neither application/msgpack nor JSON.") from exc
     if type(document) is dict and set(document) == {"tx"} and type(document["tx"]) is str:
         items, batch = [document["tx"]], False

@@ -39,12 +39,13 @@ from corridor.ledger import limits as ledger_limits
 from corridor.ledger.block import Block, ExecutedBlock, InvalidBlock
 from corridor.ledger.tx import SignedTx, TxError, decode_tx
 from corridor.node.chain import Chain
-from corridor.node.p2p import Transport
+from corridor.node.p2p import PEER_MESSAGE_BYTES_MAX, Transport
 
 log = logging.getLogger(__name__)
 SAFETY_RECORD = "safety"
 STATUS_INTERVAL_S = 1.0
 SYNC_REQUEST_TIMEOUT_S = 3.0
+SYNC_RESPONSE_BYTES_MAX = PEER_MESSAGE_BYTES_MAX // 2
 TX_GOSSIP_DELAY_S = 0.002
 EARLY_PROPOSALS_MAX = 16
 INBOX_EVENTS_MAX = 100_000
@@ -156,7 +157,7 @@ class Runner:
             self._feed(payload)
         elif kind == "txs":
             self._flush_gossip()
-            if len(self.chain.mempool) and self.core.step_ is Step.WAITING:
+            if self._has_work() and self.core.step_ is Step.WAITING:
                 self._feed(TxsAvailable())
         elif kind == "connected":
             self.transport.send(payload, "status", {"height": self.chain.store.tip.height})
@@ -343,8 +344,12 @@ class Runner:
                 self._on_proposal(body)
             except (MessageError, InvalidBlock, KeyError, TypeError, ValueError) as exc:
                 log.warning("dropping an early proposal: %s", exc)
-        if len(self.chain.mempool) and self.core.step_ is Step.WAITING:
+        if self._has_work() and self.core.step_ is Step.WAITING:
             self._feed(TxsAvailable())
+
+    def _has_work(self) -> bool:
+        """Something is waiting for a block: transactions, or evidence not yet committed."""
+        return bool(len(self.chain.mempool) or self._evidence_pool)
 
     def _add_evidence(self, evidence: Equivocation) -> None:
         if evidence.hash in self._evidence_pool or self.chain.store.has_evidence(evidence.hash):
@@ -373,12 +378,17 @@ class Runner:
 
     def _serve_blocks(self, peer: bytes, first: int, count: int) -> None:
         count = max(0, min(count, self.chain.limits.sync_blocks_per_request_max))
-        blocks = []
+        blocks: list[list[bytes]] = []
+        size_bytes = 0
         for height in range(first, first + count):
             block_bytes = self.chain.store.get_block_bytes(height)
             if block_bytes is None:
                 break
-            blocks.append([block_bytes, self.chain.store.get_certificate(height)])
+            certificate = self.chain.store.get_certificate(height)
+            size_bytes += len(block_bytes) + len(certificate)
+            if blocks and size_bytes > SYNC_RESPONSE_BYTES_MAX:
+                break  # the peer asks again for the rest
+            blocks.append([block_bytes, certificate])
         if blocks:
             self.transport.send(peer, "blocks", blocks)
 
