@@ -249,11 +249,17 @@ def tx() -> None:
 @click.option("--amount", required=True, help="Decimal amount in major units, e.g. 12.50.")
 @click.option("--currency", required=True, help="Currency code, e.g. USD.")
 @click.option("--memo", default="", help="Free text for the recipient (at most 256 bytes).")
+@click.option("--travel-rule", "travel_rule_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The travel-rule payload (originator and beneficiary data, kept off chain); its SHA-256 goes on chain.")
 @guarded
-def tx_transfer(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, amount: str, currency: str, memo: str) -> None:
+def tx_transfer(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, amount: str, currency: str, memo: str,
+                travel_rule_path: Path | None) -> None:
     """Pay AMOUNT of CURRENCY to an address."""
+    from corridor.hashing import sha256
+
     client, key = Client(node_url), load_key(key_path)
-    fields = {"to": parse_address(to), "currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount), "memo": memo}
+    fields = {"to": parse_address(to), "currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount), "memo": memo,
+              "travel_rule_hash": sha256(travel_rule_path.read_bytes()) if travel_rule_path else b""}
     submit_and_render(client, key, "transfer", fields, wait, as_json)
 
 
@@ -297,6 +303,102 @@ def tx_attest_reserve(key_path: Path, node_url: str, as_json: bool, wait: bool, 
     fields = {"currency": currency.upper(), "reserve_minor": amount_in(client, currency.upper(), reserve),
               "report_hash": sha256(report_path.read_bytes())}
     submit_and_render(client, key, "attest_reserve", fields, wait, as_json)
+
+
+# issuer controls ------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def issuer() -> None:
+    """A currency issuer's controls: supply, reserves, allow-list, freezes, clawback, pause, distributors."""
+
+
+issuer.add_command(tx_mint, "mint")
+issuer.add_command(tx_burn, "burn")
+issuer.add_command(tx_attest_reserve, "attest")
+
+
+def issuer_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--currency", required=True, help="Currency code; --key must be its issuer.")(function)
+    return tx_options(function)
+
+
+def reason_hash(reason: str) -> bytes:
+    from corridor.hashing import sha256
+
+    return sha256(reason.encode())
+
+
+def _issuer_account_command(name: str, type_name: str, enabled: bool, help_text: str, with_reason: bool = False) -> None:
+    @issuer_options
+    @click.option("--account", required=True, help="The account concerned (cor1...).")
+    @guarded
+    def command(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, **extra: Any) -> None:
+        client, key = Client(node_url), load_key(key_path)
+        fields: dict[str, Any] = {"currency": currency.upper(), "account": parse_address(account), "enabled": enabled}
+        if with_reason:
+            fields["reason_hash"] = reason_hash(extra["reason"])
+        submit_and_render(client, key, type_name, fields, wait, as_json)
+
+    command.__doc__ = help_text
+    if with_reason:
+        command = click.option("--reason", required=True, help="Why (the order or case reference); its SHA-256 goes on chain.")(command)
+    issuer.command(name)(command)
+
+
+_issuer_account_command("authorize", "set_authorization", True, "Allow an account to hold an allow-list currency.")
+_issuer_account_command("deauthorize", "set_authorization", False, "Remove an account from the currency's allow-list.")
+_issuer_account_command("freeze", "set_frozen", True, "Freeze an account: it can neither send nor receive the currency.", with_reason=True)
+_issuer_account_command("unfreeze", "set_frozen", False, "Lift a freeze.", with_reason=True)
+_issuer_account_command("license", "set_distributor", True, "License an account as a distributor of the currency.")
+_issuer_account_command("revoke", "set_distributor", False, "Revoke a distributor's licence.")
+
+
+@issuer.command("clawback")
+@issuer_options
+@click.option("--account", required=True, help="The frozen account to take coins from (cor1...).")
+@click.option("--amount", required=True, help="Decimal amount in major units.")
+@click.option("--reason", required=True, help="Why (the order or case reference); its SHA-256 goes on chain.")
+@guarded
+def issuer_clawback(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str) -> None:
+    """Move coins of a frozen account back to the issuer."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"currency": currency.upper(), "account": parse_address(account),
+              "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason)}
+    submit_and_render(client, key, "clawback", fields, wait, as_json)
+
+
+def _issuer_pause_command(name: str, enabled: bool, help_text: str) -> None:
+    @issuer_options
+    @guarded
+    def command(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str) -> None:
+        submit_and_render(Client(node_url), load_key(key_path), "set_paused", {"currency": currency.upper(), "enabled": enabled}, wait, as_json)
+
+    command.__doc__ = help_text
+    issuer.command(name)(command)
+
+
+_issuer_pause_command("pause", True, "Pause the currency: no transfer, mint or burn until it is resumed.")
+_issuer_pause_command("unpause", False, "Resume a paused currency.")
+
+
+@issuer.command("policy")
+@issuer_options
+@click.option("--max-transfer", default="0", show_default=True, help="Largest single payment in major units (0: no cap).")
+@click.option("--travel-rule-threshold", default="0", show_default=True,
+              help="Above this amount a payment must carry a travel-rule hash (0: never).")
+@click.option("--distributors-only/--open-distribution", default=False, show_default=True,
+              help="Only licensed distributors receive new coins and redeem.")
+@guarded
+def issuer_policy(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, max_transfer: str,
+                  travel_rule_threshold: str, distributors_only: bool) -> None:
+    """Set the currency's payment cap, travel-rule threshold and distribution model (all at once)."""
+    client, key = Client(node_url), load_key(key_path)
+    code = currency.upper()
+    decimals = client.currency(code)["decimals"]
+    fields = {"currency": code, "transfer_max_minor": parse_amount(max_transfer, decimals),
+              "travel_rule_threshold_minor": parse_amount(travel_rule_threshold, decimals), "distributors_only": distributors_only}
+    submit_and_render(client, key, "set_policy", fields, wait, as_json)
 
 
 # queries --------------------------------------------------------------------------------------------------

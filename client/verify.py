@@ -49,7 +49,7 @@ def verify_block_bundle(bundle: bytes, genesis: Genesis) -> VerifiedBlock:
         raise VerificationError("the transactions do not match the header's txs_root")
     if merkle_root(list(block.evidence)) != header.evidence_root:
         raise VerificationError("the evidence does not match the header's evidence_root")
-    if type(receipts) is not list or merkle_root(receipts) != header.receipts_root:
+    if type(receipts) is not list or not all(type(r) is bytes for r in receipts) or merkle_root(receipts) != header.receipts_root:
         raise VerificationError("the receipts do not match the header's receipts_root")
     for tx in block.txs:
         if not signatures_valid(tx, genesis.chain_id):

@@ -126,6 +126,8 @@ class Block:
             expected = str if name == "chain_id" else int if name in ("height", "time_ms", "tx_count") else bytes
             if type(header_map[name]) is not expected:
                 raise InvalidBlock(f"header field {name} must be {expected.__name__}")
+            if expected is bytes and len(header_map[name]) != 32:
+                raise InvalidBlock(f"header field {name} must be 32 bytes")
         if type(raw_txs) is not list or len(raw_txs) > limits.BLOCK_TXS_MAX:
             raise InvalidBlock(f"a block carries a list of at most {limits.BLOCK_TXS_MAX} transactions")
         if not all(type(item) is bytes for item in raw_txs):

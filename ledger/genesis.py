@@ -100,7 +100,10 @@ def parse_genesis(document: Any) -> Genesis:
     currencies: dict[str, Currency] = {}
     for item in document["currencies"]:
         fields = {"code", "decimals", "issuer", "reserve_minor", "reserve_report_hash"}
-        _require(type(item) is dict and set(item) == fields, f"a currency has exactly {sorted(fields)}")
+        optional = {"holders_need_authorization"}
+        _require(type(item) is dict and fields <= set(item) <= fields | optional, f"a currency has {sorted(fields)} and optionally {sorted(optional)}")
+        needs_authorization = item.get("holders_need_authorization", False)
+        _require(type(needs_authorization) is bool, "holders_need_authorization must be true or false")
         code = item["code"]
         _require(type(code) is str and bool(CURRENCY_CODE_PATTERN.fullmatch(code)), f"bad currency code {code!r}")
         _require(code not in currencies, f"currency {code} appears twice")
@@ -112,6 +115,7 @@ def parse_genesis(document: Any) -> Genesis:
             reserve_minor=_int(item["reserve_minor"], f"{code} reserve_minor"),
             reserve_report_hash=_hex_bytes(item["reserve_report_hash"], 32, f"{code} reserve_report_hash"),
             reserve_height=0,
+            holders_need_authorization=needs_authorization,
         )
     balances = []
     for item in document["balances"]:

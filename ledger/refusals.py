@@ -25,6 +25,15 @@ class Refusal(enum.IntEnum):
     SELF_TRANSFER = 13
     MEMPOOL_FULL = 14
     SENDER_QUEUE_FULL = 15
+    CURRENCY_PAUSED = 16
+    SENDER_FROZEN = 17
+    RECIPIENT_FROZEN = 18
+    SENDER_NOT_AUTHORIZED = 19
+    RECIPIENT_NOT_AUTHORIZED = 20
+    EXCEEDS_TRANSFER_LIMIT = 21
+    TRAVEL_RULE_REQUIRED = 22
+    ACCOUNT_NOT_FROZEN = 23
+    NOT_DISTRIBUTOR = 24
 
     @property
     def code(self) -> str:
@@ -51,5 +60,14 @@ SENTENCES = {
     Refusal.SELF_TRANSFER: "Sender and recipient are the same account.",
     Refusal.MEMPOOL_FULL: "The node's mempool is full; retry later.",
     Refusal.SENDER_QUEUE_FULL: "This sender has too many pending transactions; wait for some to commit.",
+    Refusal.CURRENCY_PAUSED: "The currency's issuer has paused it: nothing moves until it is resumed.",
+    Refusal.SENDER_FROZEN: "The sending account is frozen for this currency.",
+    Refusal.RECIPIENT_FROZEN: "The receiving account is frozen for this currency.",
+    Refusal.SENDER_NOT_AUTHORIZED: "The sending account is not authorised to hold this currency.",
+    Refusal.RECIPIENT_NOT_AUTHORIZED: "The receiving account is not authorised to hold this currency.",
+    Refusal.EXCEEDS_TRANSFER_LIMIT: "The amount is above the currency's limit for one payment.",
+    Refusal.TRAVEL_RULE_REQUIRED: "Above the currency's travel-rule threshold a payment must carry a travel-rule hash.",
+    Refusal.ACCOUNT_NOT_FROZEN: "A clawback needs the account to be frozen first.",
+    Refusal.NOT_DISTRIBUTOR: "Under this currency's distribution model only licensed distributors may do this.",
 }
 assert set(SENTENCES) == set(Refusal)

@@ -8,6 +8,8 @@ Key layout of the state keyspace (docs/protocol.md, "State"):
     a/<address 20 bytes>                  -> nonce (int)
     b/<address 20 bytes>/<currency code>  -> balance in minor units (int, absent when 0)
     c/<currency code>                     -> currency record (map)
+    p/<address 20 bytes>/<currency code>  -> holder record: authorised, frozen (map, absent when both false)
+    d/<currency code>/<address 20 bytes>  -> licensed distributor of the currency (true; absent otherwise)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Iterator, Protocol
 
 from corridor import codec
 
-STATE_PREFIXES = (b"a/", b"b/", b"c/")
+STATE_PREFIXES = (b"a/", b"b/", b"c/", b"d/", b"p/")
 STATE_VALUE_BYTES_MAX = 64 * 1024
 _ABSENT = object()
 
@@ -40,7 +42,13 @@ class MemoryReader:
 
 @dataclass(frozen=True, slots=True)
 class Currency:
-    """A registered currency: its issuer, precision, supply and latest reserve attestation."""
+    """A registered currency: its issuer, precision, supply, latest reserve attestation and policy.
+
+    Policy: `holders_need_authorization` makes the currency an allow-list (KYC) currency; `paused` stops
+    every movement of it; `transfer_max_minor` caps one payment (0: no cap); above
+    `travel_rule_threshold_minor` (0: never) a payment must carry a travel-rule hash; with
+    `distributors_only`, only licensed distributors receive new coins and redeem (the issuance /
+    distribution split of the US GENIUS Act)."""
 
     code: str
     decimals: int
@@ -49,9 +57,22 @@ class Currency:
     reserve_minor: int
     reserve_report_hash: bytes
     reserve_height: int
+    holders_need_authorization: bool = False
+    paused: bool = False
+    transfer_max_minor: int = 0
+    travel_rule_threshold_minor: int = 0
+    distributors_only: bool = False
 
     def to_map(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """What an issuer decided about one account for its currency."""
+
+    authorized: bool = False
+    frozen: bool = False
 
 
 def account_key(address: bytes) -> bytes:
@@ -64,6 +85,14 @@ def balance_key(address: bytes, currency: str) -> bytes:
 
 def currency_key(code: str) -> bytes:
     return b"c/" + code.encode()
+
+
+def holder_key(address: bytes, currency: str) -> bytes:
+    return b"p/" + address + b"/" + currency.encode()
+
+
+def distributor_key(currency: str, address: bytes) -> bytes:
+    return b"d/" + currency.encode() + b"/" + address
 
 
 class State:
@@ -144,3 +173,18 @@ class State:
 
     def put_currency(self, currency: Currency) -> None:
         self._write(currency_key(currency.code), currency.to_map())
+
+    # Holders and distributors
+    def get_holder(self, address: bytes, currency: str) -> Holder:
+        record = self._read(holder_key(address, currency))
+        return Holder() if record is None else Holder(**record)
+
+    def put_holder(self, address: bytes, currency: str, holder: Holder) -> None:
+        empty = not holder.authorized and not holder.frozen
+        self._write(holder_key(address, currency), None if empty else {"authorized": holder.authorized, "frozen": holder.frozen})
+
+    def is_distributor(self, currency: str, address: bytes) -> bool:
+        return self._read(distributor_key(currency, address)) is not None
+
+    def set_distributor(self, currency: str, address: bytes, licensed: bool) -> None:
+        self._write(distributor_key(currency, address), True if licensed else None)

@@ -81,6 +81,16 @@ def _check_memo(value: Any) -> str | None:
     return None
 
 
+def _check_bool(value: Any) -> str | None:
+    return None if type(value) is bool else "must be true or false"
+
+
+def _check_optional_hash(value: Any) -> str | None:
+    if type(value) is not bytes or len(value) not in (0, 32):
+        return "must be empty or 32 bytes"
+    return None
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -98,6 +108,13 @@ FIELDS: dict[str, FieldKind] = {
     "reserve_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
     "report_hash": FieldKind(_bytes_of(32), _hex),
     "memo": FieldKind(_check_memo, _identity),
+    "travel_rule_hash": FieldKind(_check_optional_hash, _hex),
+    "account": FieldKind(_bytes_of(ADDRESS_BYTES), format_address),
+    "enabled": FieldKind(_check_bool, _identity),
+    "reason_hash": FieldKind(_bytes_of(32), _hex),
+    "transfer_max_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
+    "travel_rule_threshold_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
+    "distributors_only": FieldKind(_check_bool, _identity),
 }
 
 
@@ -112,6 +129,7 @@ class Transfer:
     currency: str
     amount_minor: int
     memo: str = ""
+    travel_rule_hash: bytes = b""  # SHA-256 of the travel-rule payload, required above the currency's threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +167,85 @@ class AttestReserve:
     report_hash: bytes
 
 
-TxBody = Union[Transfer, Mint, Burn, AttestReserve]
-TX_TYPES: dict[str, type] = {cls.TYPE: cls for cls in (Transfer, Mint, Burn, AttestReserve)}
+@dataclass(frozen=True, slots=True)
+class SetAuthorization:
+    """The issuer allows (`enabled`) or stops allowing `account` to hold an allow-list currency."""
+
+    TYPE: ClassVar[str] = "set_authorization"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetFrozen:
+    """The issuer freezes (`enabled`) or unfreezes `account` for its currency; `reason_hash` names why."""
+
+    TYPE: ClassVar[str] = "set_frozen"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    enabled: bool
+    reason_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Clawback:
+    """The issuer moves `amount_minor` of a frozen account's balance back to itself."""
+
+    TYPE: ClassVar[str] = "clawback"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    amount_minor: int
+    reason_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SetPaused:
+    """The issuer pauses (`enabled`) or resumes every movement of its currency."""
+
+    TYPE: ClassVar[str] = "set_paused"
+    signer: bytes
+    nonce: int
+    currency: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetDistributor:
+    """The issuer licenses (`enabled`) or revokes `account` as a distributor of its currency."""
+
+    TYPE: ClassVar[str] = "set_distributor"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetPolicy:
+    """The issuer sets its currency's payment cap, travel-rule threshold and distribution model."""
+
+    TYPE: ClassVar[str] = "set_policy"
+    signer: bytes
+    nonce: int
+    currency: str
+    transfer_max_minor: int
+    travel_rule_threshold_minor: int
+    distributors_only: bool
+
+
+TxBody = Union[Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy]
+TX_TYPES: dict[str, type] = {
+    cls.TYPE: cls
+    for cls in (Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy)
+}
 
 for _cls in TX_TYPES.values():
     _names = [field.name for field in dataclasses.fields(_cls)]
@@ -193,11 +288,17 @@ def sign_tx(body: TxBody, keys: list[KeyPair], chain_id: str) -> SignedTx:
     return _wrap(body, tuple(key.sign(message) for key in keys))
 
 
-def build_body(type_name: str, fields: dict[str, Any]) -> TxBody:
-    """Check every field of a transaction body by its name and build it; raises TxError on any problem."""
+def build_body(type_name: str, fields: dict[str, Any], fill_defaults: bool = True) -> TxBody:
+    """Check every field of a transaction body by its name and build it; raises TxError on any problem.
+
+    Fields with a default (a transfer's memo, say) may be left out when a client builds a body; decoding
+    wire bytes passes `fill_defaults=False`, since the canonical form always carries every field."""
     cls = TX_TYPES.get(type_name)
     if cls is None:
         raise TxError(Refusal.UNKNOWN_TX_TYPE, f"unknown transaction type {type_name!r}")
+    if fill_defaults:
+        defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+        fields = {**defaults, **fields}
     expected = [field.name for field in dataclasses.fields(cls)]
     missing = [name for name in expected if name not in fields]
     unknown = sorted(set(fields) - set(expected))
@@ -223,7 +324,7 @@ def decode_tx(raw: bytes) -> SignedTx:
         raise TxError(Refusal.BAD_FIELD, "type must be a string")
     if type(body_map) is not dict:
         raise TxError(Refusal.BAD_FIELD, "body must be a map")
-    body = build_body(type_name, body_map)
+    body = build_body(type_name, body_map, fill_defaults=False)
     if type(signatures) is not list or not all(type(s) is bytes for s in signatures):
         raise TxError(Refusal.BAD_FIELD, "signatures must be a list of byte strings")
     if any(len(s) != SIGNATURE_BYTES for s in signatures):

@@ -117,7 +117,7 @@ def receipt_to_json(receipt: Receipt) -> dict[str, Any]:
     }
 
 
-def currency_to_json(currency: Currency) -> dict[str, Any]:
+def currency_to_json(currency: Currency, distributors: list[bytes]) -> dict[str, Any]:
     return {
         "code": currency.code,
         "decimals": currency.decimals,
@@ -128,6 +128,12 @@ def currency_to_json(currency: Currency) -> dict[str, Any]:
         "reserve": format_amount(currency.reserve_minor, currency.decimals),
         "reserve_report_hash": currency.reserve_report_hash.hex(),
         "reserve_height": currency.reserve_height,
+        "holders_need_authorization": currency.holders_need_authorization,
+        "paused": currency.paused,
+        "transfer_max_minor": currency.transfer_max_minor,
+        "travel_rule_threshold_minor": currency.travel_rule_threshold_minor,
+        "distributors_only": currency.distributors_only,
+        "distributors": [format_address(address) for address in distributors],
     }
 
 
@@ -242,6 +248,12 @@ async def get_account(request: web.Request) -> web.Response:
             "decimals": currency.decimals,
             "amount": format_amount(amount_minor, currency.decimals),
         }
+    holder_prefix = b"p/" + address + b"/"
+    holdings = {}
+    for key, _ in chain.store.iterate_state(holder_prefix):
+        code = key[len(holder_prefix) :].decode()
+        holder = state.get_holder(address, code)
+        holdings[code] = {"authorized": holder.authorized, "frozen": holder.frozen}
     return web.json_response(
         {
             "address": format_address(address),
@@ -249,6 +261,7 @@ async def get_account(request: web.Request) -> web.Response:
             "next_nonce": chain.mempool.next_nonce(address),
             "pending_txs": chain.mempool.pending_count(address),
             "balances": balances,
+            "holder_status": holdings,
         }
     )
 
@@ -307,7 +320,9 @@ async def get_evidence(request: web.Request) -> web.Response:
 
 async def get_currencies(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
-    return web.json_response({"currencies": [currency_to_json(c) for c in chain.currencies()]})
+    return web.json_response(
+        {"currencies": [currency_to_json(c, chain.distributors(c.code)) for c in chain.currencies()]}
+    )
 
 
 async def get_status(request: web.Request) -> web.Response:

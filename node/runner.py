@@ -235,6 +235,8 @@ class Runner:
             block = Block.from_bytes(block_bytes)
             if block.hash != proposal.block_hash:
                 raise MessageError("the proposal's block does not match its hash")
+            if block.header.proposer != proposal.proposer:
+                raise MessageError("the block names another proposer than the one who signed the proposal")
             try:
                 self._check_evidence(block)
                 self._executed[block.hash] = self.chain.validate_block(block)

@@ -346,7 +346,7 @@ def test_get_tx_pending_then_committed(net: Network) -> None:
         "type": "transfer",
         "sender": other.address,
         "body": {"signer": other.key.public_key.hex(), "nonce": target.body.nonce, "to": to.address,
-                 "currency": "USD", "amount_minor": 7, "memo": "hi"},
+                 "currency": "USD", "amount_minor": 7, "memo": "hi", "travel_rule_hash": ""},
     }
     receipt = final.json["receipt"]
     assert receipt["tx_hash"] == target.hash.hex() and receipt["code"] == "ok"

@@ -254,6 +254,15 @@ def test_refusal_codes_are_stable_numbers() -> None:
         ("self_transfer", 13),
         ("mempool_full", 14),
         ("sender_queue_full", 15),
+        ("currency_paused", 16),
+        ("sender_frozen", 17),
+        ("recipient_frozen", 18),
+        ("sender_not_authorized", 19),
+        ("recipient_not_authorized", 20),
+        ("exceeds_transfer_limit", 21),
+        ("travel_rule_required", 22),
+        ("account_not_frozen", 23),
+        ("not_distributor", 24),
     ]
     assert all(r.sentence.endswith(".") for r in Refusal)
 

@@ -109,7 +109,8 @@ def test_mint_body_relabelled_as_transfer_does_not_verify() -> None:
     minted = SAMPLES["mint"]
     document = tx_document(minted)
     document["type"] = "transfer"
-    document["body"]["memo"] = ""  # the only field a Transfer has beyond a Mint, at its default value
+    document["body"]["memo"] = ""  # the fields a Transfer has beyond a Mint, at their default values
+    document["body"]["travel_rule_hash"] = b""
     relabelled = decode_tx(codec.encode(document))
     assert isinstance(relabelled.body, Transfer)
     assert relabelled.signatures == minted.signatures
@@ -121,6 +122,7 @@ def test_transfer_body_relabelled_as_mint_does_not_verify() -> None:
     document = tx_document(sent)
     document["type"] = "mint"
     del document["body"]["memo"]
+    del document["body"]["travel_rule_hash"]
     relabelled = decode_tx(codec.encode(document))
     assert isinstance(relabelled.body, Mint)
     assert not signatures_valid(relabelled, CHAIN_ID)
