@@ -3,6 +3,7 @@ internal faults are logged with their traceback and never shown to a client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -14,7 +15,7 @@ from corridor import codec
 from corridor.consensus.evidence import Equivocation
 from corridor.keys import AddressError, format_address, parse_address
 from corridor.ledger.amounts import format_amount
-from corridor.ledger.block import Receipt
+from corridor.ledger.block import Block, Receipt
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.state import Currency
 from corridor.ledger.tx import TxError, decode_tx, tx_to_json
@@ -318,6 +319,74 @@ async def get_evidence(request: web.Request) -> web.Response:
     return web.json_response({"evidence": items})
 
 
+EVENTS_KEEPALIVE_S = 15.0
+
+
+def _block_events(block: Block, receipts: tuple[Receipt, ...] | list[Receipt], account: bytes | None) -> list[tuple[str, dict[str, Any]]]:
+    """The server-sent events of one committed block: one `receipt` per transaction (those touching
+    `account`, when given), then one `block`."""
+    events = []
+    for tx, receipt in zip(block.txs, receipts, strict=True):
+        if account is not None and tx.sender != account and not any(
+            account in (event.get("from"), event.get("to"), event.get("account")) for event in receipt.events
+        ):
+            continue
+        events.append(("receipt", {**receipt_to_json(receipt), "tx_type": tx.body.TYPE, "sender": format_address(tx.sender)}))
+    header = block.header
+    events.append(("block", {"height": header.height, "hash": block.hash.hex(), "time_ms": header.time_ms, "tx_count": header.tx_count}))
+    return events
+
+
+async def get_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: every committed receipt and block, live; `from_height` replays committed
+    blocks first (so a client that reconnects misses nothing), `account` keeps only its receipts."""
+    chain = request.app[CHAIN]
+    limits = request.app[CONFIG].limits
+    account = None
+    if "account" in request.query:
+        try:
+            account = parse_address(request.query["account"])
+        except AddressError as exc:
+            raise ApiError(400, "bad_address", str(exc)) from exc
+    from_text = request.query.get("from_height")
+    if from_text is not None and not HEIGHT_PATTERN.fullmatch(from_text):
+        raise ApiError(400, "bad_height", "from_height is a non-negative integer.")
+    if chain.subscriber_count >= limits.events_subscribers_max:
+        raise ApiError(503, "too_many_subscribers", "The node serves as many event streams as it can; retry later.")
+    queue = chain.subscribe()
+    try:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        await response.write(b": corridor events\n\n")
+        next_height = chain.store.tip.height + 1
+        if from_text is not None:
+            first = max(1, int(from_text), next_height - limits.events_replay_blocks_max)
+            for height in range(first, next_height):
+                block = chain.store.get_block(height)
+                assert block is not None
+                await _write_events(response, _block_events(block, chain.store.get_receipts(height), account))
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), EVENTS_KEEPALIVE_S)
+            except asyncio.TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if item is None:
+                await response.write(b"event: overflow\ndata: {}\n\n")
+                break
+            block, receipts = item
+            if block.header.height >= next_height:
+                await _write_events(response, _block_events(block, receipts, account))
+        return response
+    finally:
+        chain.unsubscribe(queue)
+
+
+async def _write_events(response: web.StreamResponse, events: list[tuple[str, dict[str, Any]]]) -> None:
+    payload = "".join(f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n" for name, data in events)
+    await response.write(payload.encode())
+
+
 async def get_currencies(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
     return web.json_response(
@@ -363,6 +432,7 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app.router.add_get("/v1/blocks/{height}", get_block)
     app.router.add_get("/v1/blocks/{height}/raw", get_block_raw)
     app.router.add_get("/v1/evidence", get_evidence)
+    app.router.add_get("/v1/events", get_events)
     app.router.add_get("/v1/currencies", get_currencies)
     app.router.add_get("/v1/status", get_status)
     return app

@@ -48,6 +48,7 @@ class Chain:
         self.on_admitted: Callable[[SignedTx, bool], None] = lambda tx, from_client: None
         self._waiters: dict[bytes, list[asyncio.Future[Receipt | Refusal]]] = {}
         self._rejected: collections.OrderedDict[bytes, Refusal] = collections.OrderedDict()
+        self._subscribers: set[asyncio.Queue[tuple[Block, tuple[Receipt, ...]] | None]] = set()
         self.committed_txs_total = 0
 
     # Admission
@@ -117,6 +118,31 @@ class Chain:
         for receipt in executed.receipts:
             self._resolve(receipt.tx_hash, receipt)
         self._forget(list(block.txs), [])
+        self._publish(block, executed.receipts)
+
+    # Subscriptions (the events stream)
+
+    def subscribe(self) -> asyncio.Queue[tuple[Block, tuple[Receipt, ...]] | None]:
+        """A queue that receives every block committed from now on, with its receipts. A subscriber that
+        falls `events_queue_blocks_max` blocks behind receives None and is dropped."""
+        queue: asyncio.Queue[tuple[Block, tuple[Receipt, ...]] | None] = asyncio.Queue(self.limits.events_queue_blocks_max + 1)
+        self._subscribers.add(queue)
+        return queue
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def unsubscribe(self, queue: asyncio.Queue[tuple[Block, tuple[Receipt, ...]] | None]) -> None:
+        self._subscribers.discard(queue)
+
+    def _publish(self, block: Block, receipts: tuple[Receipt, ...]) -> None:
+        for queue in list(self._subscribers):
+            if queue.qsize() >= self.limits.events_queue_blocks_max:
+                queue.put_nowait(None)
+                self._subscribers.discard(queue)
+            else:
+                queue.put_nowait((block, receipts))
 
     def _forget(self, committed: list[SignedTx], left_out: list[LeftOut]) -> None:
         """Take committed and left-out transactions out of the mempool; report every one that is refused."""

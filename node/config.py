@@ -32,6 +32,9 @@ class Limits:
     block_time_future_drift_ms_max: int = 5_000
     sync_blocks_per_request_max: int = 64
     tx_gossip_batch_max: int = 500
+    events_queue_blocks_max: int = 1_000
+    events_subscribers_max: int = 256
+    events_replay_blocks_max: int = 10_000
 
     def __post_init__(self) -> None:
         assert self.mempool_txs_max >= 2 * 1_000, "room for one block in flight and one filling"
