@@ -23,6 +23,7 @@ from corridor.consensus.messages import PREVOTE, Proposal, Vote
 from corridor.consensus.validators import ValidatorSet
 
 ROUNDS_AHEAD_MAX = 64
+VALUES_PER_VALIDATOR_MAX = 2
 BUFFERED_NEXT_HEIGHT_MESSAGES_MAX = 10_000
 
 
@@ -142,14 +143,28 @@ class RecordEvidence:
 Action = Union[Propose, CastVote, ScheduleTimeout, Decide, RecordEvidence]
 
 
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a restarted validator's core picks up (from the persisted safety state)."""
+
+    height: int
+    round: int
+    step: Step  # the step after its last signature in that round: PROPOSE if none, PREVOTE, or PRECOMMIT
+    lock: tuple[int, bytes] | None
+
+
 # Vote bookkeeping ---------------------------------------------------------------------------------------------
 
 
 @dataclass
 class RoundVotes:
-    """The votes of one (round, step): at most one per validator, with power tallied per block hash."""
+    """The votes of one (round, step). Each validator counts once in `power_total`, and once for each value
+    it voted for in `power_for`: Algorithm 1 counts votes per value, so a double voter's second vote still
+    counts for its own block (else it could show honest validators different quorums and hide one forever).
+    A validator counts for at most VALUES_PER_VALIDATOR_MAX values, which bounds what a liar can make us keep."""
 
     by_validator: dict[bytes, Vote] = field(default_factory=dict)
+    for_value: dict[bytes | None, dict[bytes, Vote]] = field(default_factory=dict)
     power_for: Counter[bytes | None] = field(default_factory=Counter)
     power_total: int = 0
 
@@ -166,20 +181,24 @@ class Core:
         me: bytes | None,
         height: int,
         timeouts: TimeoutConfig = TimeoutConfig(),
-        first_round: int = 0,
-        lock: tuple[int, bytes] | None = None,
+        resume: Resume | None = None,
     ) -> None:
-        """A core at `height`. After a restart, `first_round` and `lock` come from the safety state
-        (SafetyState.resume_point): the core resumes past every round it signed in, keeping its lock."""
+        """A core at `height`. After a restart, `resume` comes from the safety state
+        (SafetyState.resume_point): the core resumes in the last round it signed in, at the step after its
+        last signature there, with its lock (which is also its valid value: validRound >= lockedRound). The
+        host then feeds the votes it signed in that round back in, and sends them again."""
         if me is not None and validators.get(me) is None:
             raise CoreMisuse("`me` is not in the validator set")
         self.me = me
         self.timeouts = timeouts
         self._next_height_events: list[Event] = []
         self._begin(validators, height)
-        self._first_round = first_round
-        if lock is not None:
-            self.locked_round, self.locked_value = lock
+        if resume is not None and resume.height == height:
+            self._resume = resume
+            self._first_round = resume.round
+            if resume.lock is not None:
+                self.locked_round, self.locked_value = resume.lock
+                self.valid_round, self.valid_value = resume.lock
 
     def _begin(self, validators: ValidatorSet, height: int) -> None:
         self.validators = validators
@@ -198,6 +217,7 @@ class Core:
         self._precommit_timeout_scheduled: set[int] = set()
         self._locked_or_updated_valid: set[int] = set()
         self._first_round = 0
+        self._resume: Resume | None = None
 
     # Public interface
 
@@ -230,7 +250,7 @@ class Core:
         return actions
 
     def votes_for(self, round_number: int, step: str) -> dict[bytes, Vote]:
-        """The votes seen for (round, step) at the current height, by validator."""
+        """The first vote of each validator seen for (round, step) at the current height."""
         votes = self._votes.get((round_number, step))
         return dict(votes.by_validator) if votes else {}
 
@@ -266,14 +286,19 @@ class Core:
         if validator is None or vote.round > self.round + ROUNDS_AHEAD_MAX:
             return
         votes = self._votes.setdefault((vote.round, vote.step), RoundVotes())
+        voters = votes.for_value.setdefault(vote.block_hash, {})
+        if vote.validator in voters:
+            return  # a duplicate
         earlier = votes.by_validator.get(vote.validator)
         if earlier is not None:
-            if earlier.block_hash != vote.block_hash:
-                actions.append(RecordEvidence(earlier, vote))
-            return
-        votes.by_validator[vote.validator] = vote
+            actions.append(RecordEvidence(earlier, vote))
+            if sum(vote.validator in counted for counted in votes.for_value.values()) >= VALUES_PER_VALIDATOR_MAX:
+                return
+        else:
+            votes.by_validator[vote.validator] = vote
+            votes.power_total += validator.power
+        voters[vote.validator] = vote
         votes.power_for[vote.block_hash] += validator.power
-        votes.power_total += validator.power
         self._senders.setdefault(vote.round, set()).add(vote.validator)
         if self.step_ is Step.WAITING:
             self._start_round(self._first_round, actions)
@@ -295,6 +320,11 @@ class Core:
     def _start_round(self, round_number: int, actions: list[Action]) -> None:  # L11
         self.round = round_number
         self.step_ = Step.PROPOSE
+        resume, self._resume = self._resume, None
+        if resume is not None and resume.round == round_number and resume.step > Step.PROPOSE:
+            self.step_ = resume.step  # it already voted in this round before the crash: no second vote
+            actions.append(ScheduleTimeout(self.height, round_number, Step.PROPOSE, self.timeouts.for_step(Step.PROPOSE, round_number)))
+            return
         if self.me is not None and self.validators.proposer(self.height, round_number).public_key == self.me:
             if self.valid_value is not None:
                 actions.append(Propose(self.height, round_number, self.valid_round, self.valid_value))
@@ -384,7 +414,7 @@ class Core:
                 continue
             for block_hash, power in votes.power_for.items():
                 if block_hash is not None and block_hash in self._valid_blocks and self.validators.has_quorum(power):
-                    precommits = tuple(v for v in votes.by_validator.values() if v.block_hash == block_hash)
+                    precommits = tuple(votes.for_value[block_hash].values())
                     actions.append(Decide(self.height, round_number, block_hash, precommits))
                     self.step_ = Step.DECIDED
                     return True

@@ -6,8 +6,9 @@ Every proposal and vote this validator signs passes through `SafetyGuard`, which
 gets the same signature back; a different block there, or anything older, is refused.
 
 The guard also persists the Tendermint lock: the last block this validator precommitted. A validator that
-forgot its lock in a crash could help a conflicting block to a quorum, so after a restart the consensus
-core resumes with the lock (`SafetyState.lock`) and in a round after the last one it signed in.
+forgot its lock in a crash could help a conflicting block to a quorum. And it keeps every message signed in
+the last round it signed in: after a restart the core resumes in that round, past its last signature, and
+the node sends those messages again, because the others may be waiting for exactly them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from corridor import codec
+from corridor.consensus.core import Resume, Step
 
 STEP_ORDER = {"proposal": 0, "prevote": 1, "precommit": 2}
 
@@ -47,27 +49,39 @@ class SignedRecord:
 
 @dataclass(frozen=True, slots=True)
 class SafetyState:
-    """What is persisted: the last signed record and the lock (the last non-nil precommit)."""
+    """What is persisted: every message signed in the last (height, round) signed in, in order, and the
+    lock (the last non-nil precommit)."""
 
-    last: SignedRecord | None
+    round_records: tuple[SignedRecord, ...]
     lock: SignedRecord | None
 
+    @property
+    def last(self) -> SignedRecord | None:
+        return self.round_records[-1] if self.round_records else None
+
     def to_bytes(self) -> bytes:
-        return codec.encode([None if r is None else r.to_bytes() for r in (self.last, self.lock)])
+        return codec.encode([[r.to_bytes() for r in self.round_records], None if self.lock is None else self.lock.to_bytes()])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SafetyState:
-        last, lock = codec.decode(raw, 4096)
-        return cls(*(None if r is None else SignedRecord.from_bytes(r) for r in (last, lock)))
+        records, lock = codec.decode(raw, 8192)
+        return cls(tuple(SignedRecord.from_bytes(r) for r in records), None if lock is None else SignedRecord.from_bytes(lock))
 
-    def resume_point(self, height: int) -> tuple[int, tuple[int, bytes] | None]:
-        """Where a core restarting at `height` resumes: the first round, and the (round, block) lock."""
-        if self.last is None or self.last.height != height:
-            return 0, None
+    def resume_point(self, height: int) -> tuple[Resume | None, tuple[SignedRecord, ...]]:
+        """Where a core restarting at `height` resumes, and the messages it signed in that round (to be
+        fed back to it and sent again), or (None, ()) when it signed nothing at this height."""
+        last = self.last
+        if last is None or last.height != height:
+            return None, ()
+        steps = {record.step for record in self.round_records}
+        step = Step.PRECOMMIT if "precommit" in steps else Step.PREVOTE if "prevote" in steps else Step.PROPOSE
         lock = None
         if self.lock is not None and self.lock.height == height:
             lock = (self.lock.round, self.lock.block_hash)
-        return self.last.round + 1, lock
+        return Resume(height, last.round, step, lock), self.round_records
+
+
+EMPTY_SAFETY_STATE = SafetyState((), None)
 
 
 class SafetyStore(Protocol):
@@ -82,7 +96,7 @@ class MemorySafetyStore:
     """A store that lives as long as its object: for the simulator, which models a crash by keeping it."""
 
     def __init__(self) -> None:
-        self.state = SafetyState(None, None)
+        self.state = EMPTY_SAFETY_STATE
 
     def load(self) -> SafetyState:
         return self.state
@@ -114,7 +128,8 @@ class SafetyGuard:
         signature = self._sign(message)
         record = SignedRecord(height, round_number, step, block_hash, signature)
         lock = record if step == "precommit" and block_hash else self.state.lock
-        state = SafetyState(record, lock)
+        same_round = last is not None and (last.height, last.round) == (height, round_number)
+        state = SafetyState((*self.state.round_records, record) if same_round else (record,), lock)
         self._store.save(state)
         self.state = state
         return signature

@@ -34,6 +34,13 @@ class Refusal(enum.IntEnum):
     TRAVEL_RULE_REQUIRED = 22
     ACCOUNT_NOT_FROZEN = 23
     NOT_DISTRIBUTOR = 24
+    SWAP_EXPIRED = 25
+    SAME_CURRENCY = 26
+    COUNTERPARTY_INSUFFICIENT_FUNDS = 27
+    UNKNOWN_OFFER = 28
+    NOT_OFFER_OWNER = 29
+    BOOK_TOO_THIN = 30
+    SEND_MAX_EXCEEDED = 31
 
     @property
     def code(self) -> str:
@@ -69,5 +76,12 @@ SENTENCES = {
     Refusal.TRAVEL_RULE_REQUIRED: "Above the currency's travel-rule threshold a payment must carry a travel-rule hash.",
     Refusal.ACCOUNT_NOT_FROZEN: "A clawback needs the account to be frozen first.",
     Refusal.NOT_DISTRIBUTOR: "Under this currency's distribution model only licensed distributors may do this.",
+    Refusal.SWAP_EXPIRED: "The swap's expiry height has passed.",
+    Refusal.SAME_CURRENCY: "The two currencies must differ (use a transfer to move one currency).",
+    Refusal.COUNTERPARTY_INSUFFICIENT_FUNDS: "The counterparty's balance is lower than its leg of the swap.",
+    Refusal.UNKNOWN_OFFER: "No resting offer has this id.",
+    Refusal.NOT_OFFER_OWNER: "Only the account that made an offer may cancel it.",
+    Refusal.BOOK_TOO_THIN: "The order book cannot deliver the amount asked for.",
+    Refusal.SEND_MAX_EXCEEDED: "Filling the payment would cost more than the sender's maximum.",
 }
 assert set(SENTENCES) == set(Refusal)

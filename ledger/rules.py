@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from corridor.ledger.refusals import Refusal
+from corridor.ledger.policy import refusal_to_receive, refusal_to_send
 from corridor.ledger.state import Currency, State
 from corridor.ledger.tx import (
     TX_TYPES,
@@ -24,8 +25,14 @@ from corridor.ledger.tx import (
     SetPaused,
     SetPolicy,
     SignedTx,
+    Swap,
+    OfferCancel,
+    OfferCreate,
+    Pay,
     Transfer,
 )
+from corridor.ledger import fx, limits
+from corridor.keys import address_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,34 +61,6 @@ class BlockContext:
 
     height: int
     time_ms: int
-
-
-def refusal_to_send(state: State, currency: Currency, address: bytes) -> Refusal | None:
-    """Why `address` may not send `currency` now, or None. The issuer is never frozen or unauthorised."""
-    if currency.paused:
-        return Refusal.CURRENCY_PAUSED
-    if address == currency.issuer:
-        return None
-    holder = state.get_holder(address, currency.code)
-    if holder.frozen:
-        return Refusal.SENDER_FROZEN
-    if currency.holders_need_authorization and not holder.authorized:
-        return Refusal.SENDER_NOT_AUTHORIZED
-    return None
-
-
-def refusal_to_receive(state: State, currency: Currency, address: bytes) -> Refusal | None:
-    """Why `address` may not receive `currency` now, or None."""
-    if currency.paused:
-        return Refusal.CURRENCY_PAUSED
-    if address == currency.issuer:
-        return None
-    holder = state.get_holder(address, currency.code)
-    if holder.frozen:
-        return Refusal.RECIPIENT_FROZEN
-    if currency.holders_need_authorization and not holder.authorized:
-        return Refusal.RECIPIENT_NOT_AUTHORIZED
-    return None
 
 
 def _issued_by(state: State, sender: bytes, code: str) -> tuple[Currency | None, Refusal | None]:
@@ -253,6 +232,154 @@ def apply_set_policy(state: State, sender: bytes, tx: SetPolicy, context: BlockC
     )
 
 
+def _leg_policy(currency: Currency, amount_minor: int, travel_rule_hash: bytes) -> Refusal | None:
+    """The currency's per-payment cap and travel rule, for one leg of a swap or payment."""
+    if currency.transfer_max_minor and amount_minor > currency.transfer_max_minor:
+        return Refusal.EXCEEDS_TRANSFER_LIMIT
+    if currency.travel_rule_threshold_minor and amount_minor > currency.travel_rule_threshold_minor and not travel_rule_hash:
+        return Refusal.TRAVEL_RULE_REQUIRED
+    return None
+
+
+def apply_swap(state: State, sender: bytes, tx: Swap, context: BlockContext) -> Outcome:
+    """Both legs of a two-party swap, or neither."""
+    if context.height > tx.expiry_height:
+        return refused(Refusal.SWAP_EXPIRED)
+    if tx.give_currency == tx.get_currency:
+        return refused(Refusal.SAME_CURRENCY)
+    give, get = state.get_currency(tx.give_currency), state.get_currency(tx.get_currency)
+    if give is None or get is None:
+        return refused(Refusal.UNKNOWN_CURRENCY)
+    counterparty = address_of(tx.counterparty)
+    if counterparty == sender:
+        return refused(Refusal.SELF_TRANSFER)
+    refusal = (
+        refusal_to_send(state, give, sender)
+        or refusal_to_receive(state, give, counterparty)
+        or refusal_to_send(state, get, counterparty)
+        or refusal_to_receive(state, get, sender)
+        or _leg_policy(give, tx.give_amount_minor, tx.travel_rule_hash)
+        or _leg_policy(get, tx.get_amount_minor, tx.travel_rule_hash)
+    )
+    if refusal is not None:
+        return refused(refusal)
+    if state.get_balance(sender, tx.give_currency) < tx.give_amount_minor:
+        return refused(Refusal.INSUFFICIENT_FUNDS)
+    if state.get_balance(counterparty, tx.get_currency) < tx.get_amount_minor:
+        return refused(Refusal.COUNTERPARTY_INSUFFICIENT_FUNDS)
+    # After this point the swap must succeed: both legs.
+    state.decrease_balance(sender, tx.give_currency, tx.give_amount_minor)
+    state.increase_balance(counterparty, tx.give_currency, tx.give_amount_minor)
+    state.decrease_balance(counterparty, tx.get_currency, tx.get_amount_minor)
+    state.increase_balance(sender, tx.get_currency, tx.get_amount_minor)
+    return applied(
+        {"kind": "transfer", "currency": tx.give_currency, "from": sender, "to": counterparty, "amount_minor": tx.give_amount_minor},
+        {"kind": "transfer", "currency": tx.get_currency, "from": counterparty, "to": sender, "amount_minor": tx.get_amount_minor},
+    )
+
+
+def apply_offer_create(state: State, sender: bytes, tx: OfferCreate, context: BlockContext) -> Outcome:
+    """Take crossing offers at their prices, then rest what is left (or return it, if it cannot rest
+    without leaving the book crossed)."""
+    if tx.sell_currency == tx.buy_currency:
+        return refused(Refusal.SAME_CURRENCY)
+    sell, buy = state.get_currency(tx.sell_currency), state.get_currency(tx.buy_currency)
+    if sell is None or buy is None:
+        return refused(Refusal.UNKNOWN_CURRENCY)
+    refusal = refusal_to_send(state, sell, sender) or refusal_to_receive(state, buy, sender)
+    if refusal is not None:
+        return refused(refusal)
+    if state.get_balance(sender, tx.sell_currency) < tx.sell_amount_minor:
+        return refused(Refusal.INSUFFICIENT_FUNDS)
+    # After this point the offer must succeed: it fills, rests or returns, never fails.
+    state.decrease_balance(sender, tx.sell_currency, tx.sell_amount_minor)
+    fill = fx.take(state, sender, tx.buy_currency, tx.sell_currency, None, tx.sell_amount_minor, (tx.price_num, tx.price_den))
+    state.increase_balance(sender, tx.buy_currency, fill.taken_minor)
+    remaining_minor = tx.sell_amount_minor - fill.paid_minor
+    events = list(fill.events)
+    if remaining_minor and not fx.crosses(state, tx.sell_currency, tx.buy_currency, tx.price_num, tx.price_den):
+        offer_id = fx.next_offer_id(state)
+        state.put_record(fx.NEXT_OFFER_ID_KEY, offer_id + 1)
+        fx.put_offer(state, fx.Offer(offer_id, sender, tx.sell_currency, tx.buy_currency, remaining_minor, tx.price_num, tx.price_den))
+        events.append({"kind": "offer_placed", "offer_id": offer_id, "account": sender, "sell_currency": tx.sell_currency,
+                       "remaining_minor": remaining_minor, "buy_currency": tx.buy_currency, "price_num": tx.price_num, "price_den": tx.price_den})
+    elif remaining_minor:
+        state.increase_balance(sender, tx.sell_currency, remaining_minor)
+        events.append({"kind": "offer_unplaced", "account": sender, "currency": tx.sell_currency, "refunded_minor": remaining_minor})
+    events.insert(0, {"kind": "offer_taken", "account": sender, "paid_currency": tx.sell_currency, "paid_minor": fill.paid_minor,
+                      "bought_currency": tx.buy_currency, "bought_minor": fill.taken_minor})
+    return applied(*events)
+
+
+def apply_offer_cancel(state: State, sender: bytes, tx: OfferCancel, context: BlockContext) -> Outcome:
+    """Withdraw a resting offer; its locked funds return to its owner."""
+    offer = fx.get_offer(state, tx.offer_id)
+    if offer is None:
+        return refused(Refusal.UNKNOWN_OFFER)
+    if offer.owner != sender:
+        return refused(Refusal.NOT_OFFER_OWNER)
+    # After this point the cancellation must succeed.
+    return applied(fx.remove_offer_and_refund(state, offer))
+
+
+def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None) -> int | None:
+    """Fill the payment in `state` (a throwaway overlay) along one route; its cost, or None if the book
+    cannot deliver the amount within the sender's maximum."""
+    if via is None:
+        fill = fx.take(state, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, tx.send_max_minor)
+        return fill.paid_minor if fill.taken_minor == tx.receive_amount_minor else None
+    if refusal_to_send(state, via, sender) or refusal_to_receive(state, via, sender):
+        return None
+    second = fx.take(state, sender, tx.receive_currency, via.code, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
+    if second.taken_minor != tx.receive_amount_minor:
+        return None
+    first = fx.take(state, sender, via.code, tx.send_currency, second.paid_minor, tx.send_max_minor)
+    return first.paid_minor if first.taken_minor == second.paid_minor else None
+
+
+def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Outcome:
+    """Deliver exactly tx.receive_amount_minor to tx.to, paid in the send currency through the book,
+    along the cheapest route (direct, or through one intermediate currency), all or nothing."""
+    if tx.send_currency == tx.receive_currency:
+        return refused(Refusal.SAME_CURRENCY)
+    send, receive = state.get_currency(tx.send_currency), state.get_currency(tx.receive_currency)
+    if send is None or receive is None:
+        return refused(Refusal.UNKNOWN_CURRENCY)
+    refusal = refusal_to_send(state, send, sender) or refusal_to_receive(state, receive, tx.to)
+    refusal = refusal or _leg_policy(receive, tx.receive_amount_minor, tx.travel_rule_hash)
+    if refusal is not None:
+        return refused(refusal)
+    intermediates = [
+        currency
+        for key, record in state.iterate(b"c/")
+        if (currency := Currency(**record)).code not in (tx.send_currency, tx.receive_currency)
+    ][: limits.PAYMENT_INTERMEDIATES_MAX]
+    best: tuple[int, State, str] | None = None
+    for via in [None, *intermediates]:
+        trial = state.child()
+        cost_minor = _route_cost(trial, sender, tx, via)
+        if cost_minor is not None and (best is None or cost_minor < best[0]):
+            best = (cost_minor, trial, "" if via is None else via.code)
+    if best is None:
+        direct = state.child()
+        fill = fx.take(direct, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
+        return refused(Refusal.SEND_MAX_EXCEEDED if fill.taken_minor == tx.receive_amount_minor else Refusal.BOOK_TOO_THIN)
+    cost_minor, trial, via_code = best
+    refusal = _leg_policy(send, cost_minor, tx.travel_rule_hash)
+    if refusal is not None:
+        return refused(refusal)
+    if state.get_balance(sender, tx.send_currency) < cost_minor:
+        return refused(Refusal.INSUFFICIENT_FUNDS)
+    # After this point the payment must succeed: the chosen route's fills, the debit and the credit.
+    trial.commit()
+    state.decrease_balance(sender, tx.send_currency, cost_minor)
+    state.increase_balance(tx.to, tx.receive_currency, tx.receive_amount_minor)
+    return applied(
+        {"kind": "payment", "from": sender, "to": tx.to, "sent_currency": tx.send_currency, "sent_minor": cost_minor,
+         "currency": tx.receive_currency, "amount_minor": tx.receive_amount_minor, "via": via_code},
+    )
+
+
 RULES: dict[type, Callable[[State, bytes, Any, BlockContext], Outcome]] = {
     Transfer: apply_transfer,
     Mint: apply_mint,
@@ -264,6 +391,10 @@ RULES: dict[type, Callable[[State, bytes, Any, BlockContext], Outcome]] = {
     SetPaused: apply_set_paused,
     SetDistributor: apply_set_distributor,
     SetPolicy: apply_set_policy,
+    Swap: apply_swap,
+    OfferCreate: apply_offer_create,
+    OfferCancel: apply_offer_cancel,
+    Pay: apply_pay,
 }
 assert set(RULES) == set(TX_TYPES.values()), "every transaction type has a rule"
 

@@ -10,24 +10,28 @@ Key layout of the state keyspace (docs/protocol.md, "State"):
     c/<currency code>                     -> currency record (map)
     p/<address 20 bytes>/<currency code>  -> holder record: authorised, frozen (map, absent when both false)
     d/<currency code>/<address 20 bytes>  -> licensed distributor of the currency (true; absent otherwise)
+    o/ q/ i/ g/                           -> the FX order book (see fx.py)
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Protocol
 
 from corridor import codec
 
-STATE_PREFIXES = (b"a/", b"b/", b"c/", b"d/", b"p/")
+STATE_PREFIXES = (b"a/", b"b/", b"c/", b"d/", b"g/", b"i/", b"o/", b"p/", b"q/")
 STATE_VALUE_BYTES_MAX = 64 * 1024
 _ABSENT = object()
 
 
 class StateReader(Protocol):
-    """Anything that returns the stored bytes for a state key, or None."""
+    """Anything that returns the stored bytes for a state key, and walks keys in order under a prefix."""
 
     def get(self, key: bytes) -> bytes | None: ...
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]: ...
 
 
 class MemoryReader:
@@ -38,6 +42,9 @@ class MemoryReader:
 
     def get(self, key: bytes) -> bytes | None:
         return self.items.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return iter(sorted((key, value) for key, value in self.items.items() if key.startswith(prefix)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +135,28 @@ class State:
         for key in self._dirty:
             self._base._write(key, self._values[key])
         self._dirty.clear()
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, Any]]:
+        """(key, decoded value) of every entry under `prefix` in key order, this overlay's writes included.
+
+        Writes made while iterating are not seen by the iteration (it works on a snapshot of this
+        overlay's keys and the base's iterator)."""
+        own = sorted((key, self._values[key]) for key in self._dirty if key.startswith(prefix))
+        if isinstance(self._base, State):
+            below: Iterator[tuple[bytes, Any]] = self._base.iterate(prefix)
+        else:
+            below = ((key, codec.decode(raw, STATE_VALUE_BYTES_MAX)) for key, raw in self._base.iterate(prefix))
+        written = {key for key, _ in own}
+        merged = heapq.merge(own, ((key, value) for key, value in below if key not in written), key=lambda item: item[0])
+        return ((key, value) for key, value in merged if value is not None)
+
+    def get_record(self, key: bytes) -> Any:
+        """The decoded value at `key`, or None: for modules that own a keyspace of their own (fx.py)."""
+        return self._read(key)
+
+    def put_record(self, key: bytes, value: Any) -> None:
+        """Write a decoded value at `key` (None deletes it)."""
+        self._write(key, value)
 
     def changes(self) -> Iterator[tuple[bytes, bytes | None]]:
         """Each written key with its new encoded value (None = delete), in key order."""

@@ -15,7 +15,7 @@ instant, either the whole block is there or none of it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Iterator
 
 import plyvel
 
@@ -24,8 +24,11 @@ from corridor.hashing import sha256
 from corridor.ledger import limits
 from corridor.ledger.block import Block, ChainTip, ExecutedBlock, Receipt
 from corridor.ledger.genesis import Genesis
+from corridor.ledger.state import STATE_PREFIXES
 from corridor.ledger.state_root import StateHash
 
+CHAIN_PREFIXES = (b"e/", b"h/", b"k/", b"m/", b"r/", b"x/")
+assert not set(CHAIN_PREFIXES) & set(STATE_PREFIXES), "state and chain records share one keyspace"
 _TIP = b"m/tip"
 _STATE_HASH = b"m/state_hash"
 _GENESIS_HASH = b"m/genesis_hash"
@@ -143,6 +146,7 @@ class Store:
         """Write a node-level record and fsync it before returning."""
         self._db.put(b"m/node/" + name.encode(), value, sync=True)
 
-    def iterate_state(self, prefix: bytes) -> Any:
-        """(key, value bytes) of every committed state entry under `prefix`, in key order."""
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value bytes) of every committed state entry under `prefix`, in key order (StateReader)."""
         return self._db.iterator(prefix=prefix)
+

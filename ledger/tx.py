@@ -115,6 +115,22 @@ FIELDS: dict[str, FieldKind] = {
     "transfer_max_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
     "travel_rule_threshold_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
     "distributors_only": FieldKind(_check_bool, _identity),
+    "counterparty": FieldKind(_bytes_of(PUBLIC_KEY_BYTES), _hex),
+    "give_currency": FieldKind(_check_currency, _identity),
+    "give_amount_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
+    "get_currency": FieldKind(_check_currency, _identity),
+    "get_amount_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
+    "expiry_height": FieldKind(_int_between(1, limits.NONCE_MAX), _identity),
+    "sell_currency": FieldKind(_check_currency, _identity),
+    "sell_amount_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
+    "buy_currency": FieldKind(_check_currency, _identity),
+    "price_num": FieldKind(_int_between(1, limits.PRICE_TERM_MAX), _identity),
+    "price_den": FieldKind(_int_between(1, limits.PRICE_TERM_MAX), _identity),
+    "offer_id": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "send_currency": FieldKind(_check_currency, _identity),
+    "send_max_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
+    "receive_currency": FieldKind(_check_currency, _identity),
+    "receive_amount_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
 }
 
 
@@ -241,10 +257,79 @@ class SetPolicy:
     distributors_only: bool
 
 
-TxBody = Union[Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy]
+@dataclass(frozen=True, slots=True)
+class Swap:
+    """Payment versus payment: the signer gives `give_amount_minor` of `give_currency` to the counterparty,
+    which gives `get_amount_minor` of `get_currency` back, both legs or neither, at or before
+    `expiry_height`. Both parties sign the same bytes."""
+
+    TYPE: ClassVar[str] = "swap"
+    COSIGNER_FIELDS: ClassVar[tuple[str, ...]] = ("counterparty",)
+    signer: bytes
+    nonce: int
+    counterparty: bytes
+    give_currency: str
+    give_amount_minor: int
+    get_currency: str
+    get_amount_minor: int
+    expiry_height: int
+    travel_rule_hash: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCreate:
+    """Sell up to `sell_amount_minor` of `sell_currency` for `buy_currency` at `price_num / price_den`
+    minor units of the buy currency per minor unit sold. It takes crossing offers first; what is left
+    rests in the book, its funds locked in the offer."""
+
+    TYPE: ClassVar[str] = "offer_create"
+    signer: bytes
+    nonce: int
+    sell_currency: str
+    sell_amount_minor: int
+    buy_currency: str
+    price_num: int
+    price_den: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCancel:
+    """Withdraw one of the signer's resting offers; its locked funds return to the signer."""
+
+    TYPE: ClassVar[str] = "offer_cancel"
+    signer: bytes
+    nonce: int
+    offer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pay:
+    """Cross-currency payment: `to` receives exactly `receive_amount_minor` of `receive_currency`; the
+    signer pays in `send_currency`, filled against the book, never more than `send_max_minor`, directly
+    or through one intermediate currency when that is cheaper. All or nothing."""
+
+    TYPE: ClassVar[str] = "pay"
+    signer: bytes
+    nonce: int
+    to: bytes
+    send_currency: str
+    send_max_minor: int
+    receive_currency: str
+    receive_amount_minor: int
+    memo: str = ""
+    travel_rule_hash: bytes = b""
+
+
+TxBody = Union[
+    Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy,
+    Swap, OfferCreate, OfferCancel, Pay,
+]
 TX_TYPES: dict[str, type] = {
     cls.TYPE: cls
-    for cls in (Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy)
+    for cls in (
+        Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy,
+        Swap, OfferCreate, OfferCancel, Pay,
+    )
 }
 
 for _cls in TX_TYPES.values():
@@ -264,8 +349,10 @@ class SignedTx:
     sender: bytes
 
     def signers(self) -> tuple[bytes, ...]:
-        """The public keys whose signatures this transaction must carry, in order."""
-        return (self.body.signer,)
+        """The public keys whose signatures this transaction must carry, in order: the signer, then the
+        co-signers its type names (a swap's counterparty)."""
+        cosigner_fields = getattr(type(self.body), "COSIGNER_FIELDS", ())
+        return (self.body.signer, *(getattr(self.body, name) for name in cosigner_fields))
 
 
 def body_to_map(body: TxBody) -> dict[str, Any]:
@@ -286,6 +373,11 @@ def sign_tx(body: TxBody, keys: list[KeyPair], chain_id: str) -> SignedTx:
     """Sign `body` with `keys` (one per required signer, in order) and return the wire transaction."""
     message = signing_bytes(chain_id, body)
     return _wrap(body, tuple(key.sign(message) for key in keys))
+
+
+def assemble_tx(body: TxBody, signatures: list[bytes]) -> SignedTx:
+    """The wire transaction from a body and signatures gathered separately (a swap's two parties)."""
+    return _wrap(body, tuple(signatures))
 
 
 def build_body(type_name: str, fields: dict[str, Any], fill_defaults: bool = True) -> TxBody:

@@ -239,7 +239,7 @@ async def get_account(request: web.Request) -> web.Response:
     state = chain.committed_state()
     balances = {}
     prefix = b"b/" + address + b"/"
-    for key, _ in chain.store.iterate_state(prefix):
+    for key, _ in chain.store.iterate(prefix):
         code = key[len(prefix) :].decode()
         currency = state.get_currency(code)
         assert currency is not None, "a balance exists only in a registered currency"
@@ -251,7 +251,7 @@ async def get_account(request: web.Request) -> web.Response:
         }
     holder_prefix = b"p/" + address + b"/"
     holdings = {}
-    for key, _ in chain.store.iterate_state(holder_prefix):
+    for key, _ in chain.store.iterate(holder_prefix):
         code = key[len(holder_prefix) :].decode()
         holder = state.get_holder(address, code)
         holdings[code] = {"authorized": holder.authorized, "frozen": holder.frozen}

@@ -169,13 +169,13 @@ class Chain:
 
     def currencies(self) -> list[Currency]:
         state = self.committed_state()
-        codes = [key[2:].decode() for key, _ in self.store.iterate_state(b"c/")]
+        codes = [key[2:].decode() for key, _ in self.store.iterate(b"c/")]
         return [currency for code in codes if (currency := state.get_currency(code)) is not None]
 
     def distributors(self, code: str) -> list[bytes]:
         """The licensed distributors of a currency, by address."""
         prefix = b"d/" + code.encode() + b"/"
-        return [key[len(prefix) :] for key, _ in self.store.iterate_state(prefix)]
+        return [key[len(prefix) :] for key, _ in self.store.iterate(prefix)]
 
     def certificate_at(self, height: int) -> CommitCertificate:
         raw = self.store.get_certificate(height)

@@ -33,7 +33,7 @@ from corridor.consensus.core import (
 )
 from corridor.consensus.evidence import Equivocation, EvidenceError
 from corridor.consensus.messages import MessageError, Proposal, Vote, proposal_signing_bytes
-from corridor.consensus.safety import DoubleSignRefused, SafetyGuard, SafetyState
+from corridor.consensus.safety import EMPTY_SAFETY_STATE, DoubleSignRefused, SafetyGuard, SafetyState
 from corridor.keys import KeyPair, verify_signature
 from corridor.ledger import limits as ledger_limits
 from corridor.ledger.block import Block, ExecutedBlock, InvalidBlock
@@ -43,6 +43,8 @@ from corridor.node.p2p import PEER_MESSAGE_BYTES_MAX, Transport
 
 log = logging.getLogger(__name__)
 SAFETY_RECORD = "safety"
+LOCKED_BLOCK_RECORD = "locked_block"
+REBROADCAST_AFTER_S = 1.0
 STATUS_INTERVAL_S = 1.0
 SYNC_REQUEST_TIMEOUT_S = 3.0
 SYNC_RESPONSE_BYTES_MAX = PEER_MESSAGE_BYTES_MAX // 2
@@ -59,7 +61,7 @@ class StoreSafety:
 
     def load(self) -> SafetyState:
         raw = self._store.get_meta(SAFETY_RECORD)
-        return SafetyState(None, None) if raw is None else SafetyState.from_bytes(raw)
+        return EMPTY_SAFETY_STATE if raw is None else SafetyState.from_bytes(raw)
 
     def save(self, state: SafetyState) -> None:
         self._store.put_meta_durably(SAFETY_RECORD, state.to_bytes())
@@ -95,13 +97,42 @@ class Runner:
         self._peer_heights: dict[bytes, int] = {}
         self._sync_requested_at: float | None = None
         self._timers: set[asyncio.TimerHandle] = set()
+        self._progress_mark: tuple[int, float] = (0, 0.0)
         chain.on_admitted = self._on_admitted
 
     def _fresh_core(self) -> Core:
+        """A core at the next height, resuming where the safety state says if this node signed there."""
         height = self.chain.store.tip.height + 1
-        first_round, lock = self._guard.state.resume_point(height)
+        resume, _ = self._guard.state.resume_point(height)
         me = self._key.public_key if self._validators.get(self._key.public_key) else None
-        return Core(self._validators, me, height, self._timeouts, first_round=first_round, lock=lock)
+        return Core(self._validators, me, height, self._timeouts, resume=resume)
+
+    def _resume_signed_round(self) -> None:
+        """After a restart (or a jump by sync): reload the locked block, and feed the votes signed before
+        the crash in the current round back to the core and to the peers, who may be waiting for them."""
+        resume, records = self._guard.state.resume_point(self.core.height)
+        if resume is None:
+            return
+        if resume.lock is not None:
+            self._reload_locked_block(resume.lock[1])
+        for record in records:
+            if record.step == "proposal":
+                continue
+            vote = Vote(record.step, record.height, record.round, record.block_hash or None, self._key.public_key, record.signature)
+            self._own_frames.append(("vote", vote.to_map()))
+            self.transport.broadcast("vote", vote.to_map())
+            self._feed(VoteReceived(vote))
+
+    def _reload_locked_block(self, block_hash: bytes) -> None:
+        raw = self.chain.store.get_meta(LOCKED_BLOCK_RECORD)
+        if raw is None:
+            return
+        try:
+            block = Block.from_bytes(raw)
+            if block.hash == block_hash:
+                self._executed[block_hash] = self.chain.validate_block(block, certified=True)
+        except InvalidBlock as exc:
+            log.warning("the locked block kept across the restart no longer applies: %s", exc)
 
     @property
     def node_id(self) -> bytes:
@@ -122,7 +153,8 @@ class Runner:
         await self.transport.start()
         ticker = asyncio.create_task(self._tick())
         try:
-            if len(self.chain.mempool):
+            self._resume_signed_round()
+            if self._has_work():
                 self._post("txs", None)
             while True:
                 kind, payload = await self._inbox.get()
@@ -166,6 +198,17 @@ class Runner:
         elif kind == "tick":
             self.transport.broadcast("status", {"height": self.chain.store.tip.height})
             self._maybe_sync()
+            self._rebroadcast_if_stuck()
+
+    def _rebroadcast_if_stuck(self) -> None:
+        """Send this height's own proposal and votes again when the height has not moved for a while:
+        Tendermint needs messages to arrive eventually, and a dropped one is otherwise never resent."""
+        now = asyncio.get_running_loop().time()
+        if self._progress_mark[0] != self.core.height:
+            self._progress_mark = (self.core.height, now)
+        elif self.core.step_ is not Step.WAITING and now - self._progress_mark[1] >= REBROADCAST_AFTER_S:
+            for frame_kind, frame in self._own_frames:
+                self.transport.broadcast(frame_kind, frame)
 
     def _on_admitted(self, tx: SignedTx, from_client: bool) -> None:
         """A transaction entered the mempool: gossip it if a client gave it to us, and wake consensus."""
@@ -282,11 +325,13 @@ class Runner:
         raise AssertionError(f"unknown action {action!r}")
 
     def _propose(self, action: Propose) -> list[Event]:
-        if action.block_hash is None:
-            executed = self.chain.build_proposal(self._key.public_key, tuple(self._evidence_pool.values())[: ledger_limits.EVIDENCE_PER_BLOCK_MAX])
+        executed = self._executed.get(action.block_hash) if action.block_hash is not None else None
+        if executed is None:
+            if action.block_hash is not None:
+                log.warning("re-proposing: the valid block %s is not held here; proposing a new one", action.block_hash.hex()[:12])
+            evidence = tuple(self._evidence_pool.values())[: ledger_limits.EVIDENCE_PER_BLOCK_MAX]
+            executed = self.chain.build_proposal(self._key.public_key, evidence)
             self._executed[executed.block.hash] = executed
-        else:
-            executed = self._executed[action.block_hash]
         block_hash = executed.block.hash
         message = proposal_signing_bytes(self._chain_id, action.height, action.round, block_hash, action.valid_round)
         try:
@@ -302,6 +347,9 @@ class Runner:
 
     def _vote(self, action: CastVote) -> list[Event]:
         block_hash = action.block_hash or b""
+        if action.step == "precommit" and action.block_hash is not None:
+            # The lock survives a crash with the block itself, so a restarted proposer can re-propose it.
+            self.chain.store.put_meta_durably(LOCKED_BLOCK_RECORD, self._executed[action.block_hash].block.to_bytes())
         message = vote_signing_bytes(self._chain_id, action.step, action.height, action.round, block_hash)
         try:
             signature = self._guard.sign(action.height, action.round, action.step, block_hash, message)
@@ -336,6 +384,7 @@ class Runner:
             actions = self.core.begin_height(next_height, self._validators)
         else:
             self.core = self._fresh_core()
+            self._resume_signed_round()
             actions = []
         pending = [event for action in actions for event in self._perform(action)]
         for event in pending:

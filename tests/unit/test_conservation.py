@@ -189,7 +189,7 @@ def _committed_balances(store: Store) -> dict[tuple[bytes, str], int]:
     from corridor import codec
 
     result = {}
-    for key, value in store.iterate_state(b"b/"):
+    for key, value in store.iterate(b"b/"):
         address, code = key[2:22], key[23:].decode()
         result[(address, code)] = codec.decode(value, 64)
     return result

@@ -263,6 +263,13 @@ def test_refusal_codes_are_stable_numbers() -> None:
         ("travel_rule_required", 22),
         ("account_not_frozen", 23),
         ("not_distributor", 24),
+        ("swap_expired", 25),
+        ("same_currency", 26),
+        ("counterparty_insufficient_funds", 27),
+        ("unknown_offer", 28),
+        ("not_offer_owner", 29),
+        ("book_too_thin", 30),
+        ("send_max_exceeded", 31),
     ]
     assert all(r.sentence.endswith(".") for r in Refusal)
 

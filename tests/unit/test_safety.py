@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from corridor.consensus.core import Resume, Step
 from corridor.consensus.safety import DoubleSignRefused, MemorySafetyStore, SafetyGuard, SafetyState
 from corridor.ledger.genesis import Genesis
 from corridor.ledger.store import Store
@@ -82,15 +83,29 @@ def test_a_restarted_guard_still_refuses_and_keeps_its_lock(guards: GuardFactory
     restarted = guards.guard()
     with pytest.raises(DoubleSignRefused):
         sign(restarted, 7, 2, "prevote", B2)
-    assert restarted.state.resume_point(7) == (3, (1, B1))
-    assert restarted.state.resume_point(8) == (0, None)
+    resume, records = restarted.state.resume_point(7)
+    assert resume == Resume(7, 2, Step.PREVOTE, (1, B1))
+    assert [(r.round, r.step, r.block_hash) for r in records] == [(2, "prevote", B1)]
+    assert restarted.state.resume_point(8) == (None, ())
+
+
+def test_every_message_of_the_last_round_is_kept_for_resending(guards: GuardFactory) -> None:
+    guard = guards.guard()
+    sign(guard, 9, 0, "prevote", B1)
+    sign(guard, 9, 1, "proposal", B2)
+    sign(guard, 9, 1, "prevote", B2)
+    sign(guard, 9, 1, "precommit", B2)
+    resume, records = guards.guard().state.resume_point(9)
+    assert resume == Resume(9, 1, Step.PRECOMMIT, (1, B2))
+    assert [r.step for r in records] == ["proposal", "prevote", "precommit"]
 
 
 def test_a_nil_precommit_does_not_replace_the_lock() -> None:
     guard = SafetyGuard(MemorySafetyStore(), KEYS["validator"].sign)
     sign(guard, 3, 0, "precommit", B1)
     sign(guard, 3, 1, "precommit", b"")
-    assert guard.state.resume_point(3) == (2, (0, B1))
+    resume, _ = guard.state.resume_point(3)
+    assert resume == Resume(3, 1, Step.PRECOMMIT, (0, B1))
 
 
 def test_safety_state_round_trips() -> None:

@@ -144,7 +144,7 @@ def recompute_state_hash(store: Store) -> StateHash:
     """The state hash computed from scratch over every committed state entry of a Store."""
     state_hash = StateHash()
     for prefix in STATE_PREFIXES:
-        for key, value in store.iterate_state(prefix):
+        for key, value in store.iterate(prefix):
             state_hash.add(key, value)
     return state_hash
 
