@@ -21,8 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from corridor.client.http import ApiError, Client, NodeUnreachable
+from corridor.client.swap import SwapFileError, SwapProposal, create_swap
 from corridor.keys import AddressError, KeyFileError, KeyPair, load_key, parse_address, save_key
-from corridor.ledger.amounts import AmountError, parse_amount
+from corridor.ledger.amounts import AmountError, format_amount, format_price, parse_amount, parse_price
 from corridor.ledger.genesis import GenesisError
 from corridor.ledger.store import StoreError
 from corridor.ledger.tx import TxError
@@ -90,7 +91,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             if exc.status in (409, 422, 429, 503):
                 raise RefusedError(f"refused ({exc.code}): {exc.message}") from None
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
-        except (NodeUnreachable, KeyFileError, AmountError, AddressError, TxError, ConfigError, GenesisError, StoreError) as exc:
+        except (NodeUnreachable, KeyFileError, AmountError, AddressError, TxError, ConfigError, GenesisError, StoreError, SwapFileError) as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
@@ -211,7 +212,10 @@ def devnet(validators: int, home: Path, base_port: int, no_demo: bool, fresh: bo
 
 def submit_and_render(client: Client, key: KeyPair, type_name: str, fields: dict[str, Any], wait: bool, as_json: bool) -> None:
     tx = client.prepare(key, type_name, fields)
-    result = client.submit(tx, wait=wait)
+    render_submission(client.submit(tx, wait=wait), type_name, wait, as_json)
+
+
+def render_submission(result: dict[str, Any], type_name: str, wait: bool, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
@@ -401,6 +405,126 @@ def issuer_policy(key_path: Path, node_url: str, as_json: bool, wait: bool, curr
     submit_and_render(client, key, "set_policy", fields, wait, as_json)
 
 
+# FX: offers, payments, swaps --------------------------------------------------------------------------------
+
+
+def money_option(name: str, help_text: str, required: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(name, nargs=2, type=(str, str), metavar="AMOUNT CURRENCY", required=required, help=help_text)
+
+
+def money_in(client: Client, money: tuple[str, str]) -> tuple[int, str]:
+    amount, code = money[0], money[1].upper()
+    return amount_in(client, code, amount), code
+
+
+@cli.group()
+def offer() -> None:
+    """Place and withdraw offers in the on-chain FX market."""
+
+
+@offer.command("create")
+@tx_options
+@money_option("--sell", "What to sell, e.g. --sell 100000 JPY.")
+@click.option("--buy", "buy_currency", required=True, help="The currency wanted in exchange, e.g. USD.")
+@click.option("--price", required=True, help="Least units of --buy per unit sold, in major units, e.g. 0.0067.")
+@guarded
+def offer_create(key_path: Path, node_url: str, as_json: bool, wait: bool, sell: tuple[str, str], buy_currency: str, price: str) -> None:
+    """Sell an amount at a price: it takes crossing offers first, then rests in the book."""
+    client, key = Client(node_url), load_key(key_path)
+    sell_minor, sell_code = money_in(client, sell)
+    buy_code = buy_currency.upper()
+    num, den = parse_price(price, client.currency(sell_code)["decimals"], client.currency(buy_code)["decimals"])
+    fields = {"sell_currency": sell_code, "sell_amount_minor": sell_minor, "buy_currency": buy_code, "price_num": num, "price_den": den}
+    submit_and_render(client, key, "offer_create", fields, wait, as_json)
+
+
+@offer.command("cancel")
+@tx_options
+@click.option("--id", "offer_id", type=click.IntRange(0), required=True, help="The offer's id (corridor query offers ADDR).")
+@guarded
+def offer_cancel(key_path: Path, node_url: str, as_json: bool, wait: bool, offer_id: int) -> None:
+    """Withdraw one of your resting offers; its locked funds come back."""
+    submit_and_render(Client(node_url), load_key(key_path), "offer_cancel", {"offer_id": offer_id}, wait, as_json)
+
+
+@cli.command()
+@tx_options
+@click.option("--to", required=True, help="Recipient address (cor1...).")
+@money_option("--send-max", "The most you will spend, e.g. --send-max 100 USD.")
+@money_option("--receive", "Exactly what the recipient gets, e.g. --receive 14000 JPY.")
+@click.option("--memo", default="", help="Free text for the recipient (at most 256 bytes).")
+@guarded
+def pay(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, send_max: tuple[str, str], receive: tuple[str, str], memo: str) -> None:
+    """Cross-currency payment: the recipient gets an exact amount, converted through the book, or
+    nothing moves."""
+    client, key = Client(node_url), load_key(key_path)
+    send_minor, send_code = money_in(client, send_max)
+    receive_minor, receive_code = money_in(client, receive)
+    fields = {"to": parse_address(to), "send_currency": send_code, "send_max_minor": send_minor,
+              "receive_currency": receive_code, "receive_amount_minor": receive_minor, "memo": memo}
+    submit_and_render(client, key, "pay", fields, wait, as_json)
+
+
+@cli.group()
+def swap() -> None:
+    """Atomic two-party swaps (payment versus payment): create, co-sign, submit."""
+
+
+@swap.command("create")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your key file.")
+@click.option("--counterparty", required=True, help="The other party's public key (corridor keys show).")
+@money_option("--give", "What you give, e.g. --give 100.00 USD.")
+@money_option("--get", "What you get back, e.g. --get 15000 JPY.")
+@click.option("--expires-in", type=click.IntRange(1, 100_000), default=600, show_default=True, help="Blocks until it expires.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the swap for the counterparty.")
+@node_option
+@guarded
+def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: tuple[str, str], expires_in: int, out: Path, node_url: str) -> None:
+    """Build and sign a swap; hand the file to the counterparty to co-sign."""
+    client, key = Client(node_url), load_key(key_path)
+    give_minor, give_code = money_in(client, give)
+    get_minor, get_code = money_in(client, get)
+    try:
+        counterparty_key = bytes.fromhex(counterparty)
+    except ValueError:
+        counterparty_key = b""
+    if len(counterparty_key) != 32:
+        raise click.BadParameter("the counterparty is a 64-hex-digit public key", param_hint="--counterparty")
+    proposal = create_swap(client, key, counterparty_key, give_code, give_minor, get_code, get_minor, expires_in)
+    proposal.save(out)
+    click.echo(f"swap written to {out}; the counterparty signs it with: corridor swap sign {out} --key THEIR_KEY")
+
+
+@swap.command("sign")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your key file.")
+@click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
+@guarded
+def swap_sign(path: Path, key_path: Path, yes: bool) -> None:
+    """Show the swap's terms and add your signature."""
+    proposal, key = SwapProposal.load(path), load_key(key_path)
+    click.echo(proposal.describe())
+    if not yes:
+        click.confirm("Sign this swap?", abort=True)
+    proposal.sign(key)
+    proposal.save(path)
+    click.echo(f"signed; {'ready to submit: corridor swap submit ' + str(path) if proposal.complete else 'waiting for the other signature'}")
+
+
+@swap.command("submit")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--wait", is_flag=True, help="Return only when the swap is final or refused.")
+@json_option
+@node_option
+@guarded
+def swap_submit(path: Path, wait: bool, as_json: bool, node_url: str) -> None:
+    """Submit a swap both parties signed."""
+    proposal = SwapProposal.load(path)
+    if not proposal.complete:
+        raise click.ClickException("the swap does not carry both signatures yet")
+    render_submission(Client(node_url).submit(proposal.transaction(), wait=wait), "swap", wait, as_json)
+
+
 # queries --------------------------------------------------------------------------------------------------
 
 
@@ -472,6 +596,56 @@ def query_block(height: str, node_url: str, as_json: bool) -> None:
         table.add_column(column)
     for index, item in enumerate(block["txs"]):
         table.add_row(str(index), item["type"], item["sender"], item["hash"][:16])
+    console.print(table)
+
+
+@query.command("book")
+@click.argument("base")
+@click.argument("quote")
+@click.option("--depth", type=click.IntRange(1, 200), default=10, show_default=True)
+@node_option
+@json_option
+@guarded
+def query_book(base: str, quote: str, depth: int, node_url: str, as_json: bool) -> None:
+    """The order book of a pair: asks sell BASE, bids buy it; prices in QUOTE per BASE."""
+    client = Client(node_url)
+    book = client.book(base.upper(), quote.upper(), depth)
+    if as_json:
+        print_json(book)
+        return
+    base_decimals, quote_decimals = client.currency(book["base"])["decimals"], client.currency(book["quote"])["decimals"]
+    table = Table(title=f"{book['base']}/{book['quote']} at height {book['height']}", title_justify="left")
+    for column in ("side", f"price ({book['quote']} per {book['base']})", book["base"], book["quote"], "offers"):
+        table.add_column(column, justify="right")
+    for side, levels in (("ask", list(reversed(book["asks"]))), ("bid", book["bids"])):
+        for level in levels:
+            table.add_row(side, format_price(level["price_num"], level["price_den"], base_decimals, quote_decimals),
+                          format_amount(level["base_minor"], base_decimals), format_amount(level["quote_minor"], quote_decimals),
+                          str(level["offers"]))
+    console.print(table)
+
+
+@query.command("offers")
+@click.argument("address")
+@node_option
+@json_option
+@guarded
+def query_offers(address: str, node_url: str, as_json: bool) -> None:
+    """An account's resting offers."""
+    parse_address(address)
+    client = Client(node_url)
+    offers = client.offers(address)
+    if as_json:
+        print_json(offers)
+        return
+    decimals = {c["code"]: c["decimals"] for c in client.currencies()}
+    table = Table(title=f"offers of {address}", title_justify="left")
+    for column in ("id", "sells", "for", "price", "remaining"):
+        table.add_column(column)
+    for item in offers:
+        price = format_price(item["price_num"], item["price_den"], decimals[item["sell_currency"]], decimals[item["buy_currency"]])
+        table.add_row(str(item["id"]), item["sell_currency"], item["buy_currency"], price,
+                      format_amount(item["remaining_minor"], decimals[item["sell_currency"]]))
     console.print(table)
 
 

@@ -67,6 +67,12 @@ class Client:
         """The block, its receipts and certificate as canonical bytes (see corridor.client.verify)."""
         return self._request("GET", f"/v1/blocks/{height}/raw", raw=True)
 
+    def book(self, base: str, quote: str, depth: int = 20) -> dict[str, Any]:
+        return self._request("GET", f"/v1/books/{base}/{quote}?depth={depth}")
+
+    def offers(self, address: str) -> list[dict[str, Any]]:
+        return self._request("GET", f"/v1/accounts/{address}/offers")["offers"]
+
     def evidence(self) -> list[dict[str, Any]]:
         return self._request("GET", "/v1/evidence")["evidence"]
 

@@ -322,19 +322,21 @@ def apply_offer_cancel(state: State, sender: bytes, tx: OfferCancel, context: Bl
     return applied(fx.remove_offer_and_refund(state, offer))
 
 
-def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None) -> int | None:
-    """Fill the payment in `state` (a throwaway overlay) along one route; its cost, or None if the book
-    cannot deliver the amount within the sender's maximum."""
+def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None) -> tuple[int, list[dict[str, Any]]] | None:
+    """Fill the payment in `state` (a throwaway overlay) along one route: its cost and the fills' events,
+    or None if the book cannot deliver the amount within the sender's maximum."""
     if via is None:
         fill = fx.take(state, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, tx.send_max_minor)
-        return fill.paid_minor if fill.taken_minor == tx.receive_amount_minor else None
+        return (fill.paid_minor, fill.events) if fill.taken_minor == tx.receive_amount_minor else None
     if refusal_to_send(state, via, sender) or refusal_to_receive(state, via, sender):
         return None
     second = fx.take(state, sender, tx.receive_currency, via.code, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
     if second.taken_minor != tx.receive_amount_minor:
         return None
     first = fx.take(state, sender, via.code, tx.send_currency, second.paid_minor, tx.send_max_minor)
-    return first.paid_minor if first.taken_minor == second.paid_minor else None
+    if first.taken_minor != second.paid_minor:
+        return None
+    return first.paid_minor, first.events + second.events
 
 
 def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Outcome:
@@ -354,17 +356,17 @@ def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Ou
         for key, record in state.iterate(b"c/")
         if (currency := Currency(**record)).code not in (tx.send_currency, tx.receive_currency)
     ][: limits.PAYMENT_INTERMEDIATES_MAX]
-    best: tuple[int, State, str] | None = None
+    best: tuple[int, State, str, list[dict[str, Any]]] | None = None
     for via in [None, *intermediates]:
         trial = state.child()
-        cost_minor = _route_cost(trial, sender, tx, via)
-        if cost_minor is not None and (best is None or cost_minor < best[0]):
-            best = (cost_minor, trial, "" if via is None else via.code)
+        route = _route_cost(trial, sender, tx, via)
+        if route is not None and (best is None or route[0] < best[0]):
+            best = (route[0], trial, "" if via is None else via.code, route[1])
     if best is None:
         direct = state.child()
         fill = fx.take(direct, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
         return refused(Refusal.SEND_MAX_EXCEEDED if fill.taken_minor == tx.receive_amount_minor else Refusal.BOOK_TOO_THIN)
-    cost_minor, trial, via_code = best
+    cost_minor, trial, via_code, fill_events = best
     refusal = _leg_policy(send, cost_minor, tx.travel_rule_hash)
     if refusal is not None:
         return refused(refusal)
@@ -375,6 +377,7 @@ def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Ou
     state.decrease_balance(sender, tx.send_currency, cost_minor)
     state.increase_balance(tx.to, tx.receive_currency, tx.receive_amount_minor)
     return applied(
+        *fill_events,
         {"kind": "payment", "from": sender, "to": tx.to, "sent_currency": tx.send_currency, "sent_minor": cost_minor,
          "currency": tx.receive_currency, "amount_minor": tx.receive_amount_minor, "via": via_code},
     )

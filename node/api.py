@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ from aiohttp import web
 from corridor import codec
 from corridor.consensus.evidence import Equivocation
 from corridor.keys import AddressError, format_address, parse_address
+from corridor.ledger import fx
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.block import Block, Receipt
 from corridor.ledger.refusals import Refusal
@@ -100,10 +102,13 @@ def value_to_json(value: Any) -> Any:
     return value
 
 
+ADDRESS_EVENT_FIELDS = frozenset({"from", "to", "account"})
+
+
 def event_to_json(event: dict[str, Any]) -> dict[str, Any]:
-    """An event with its account fields (from, to) shown as addresses."""
+    """An event with its account fields (from, to, account) shown as addresses."""
     return {
-        key: format_address(item) if key in ("from", "to") and type(item) is bytes else value_to_json(item)
+        key: format_address(item) if key in ADDRESS_EVENT_FIELDS and type(item) is bytes else value_to_json(item)
         for key, item in event.items()
     }
 
@@ -387,6 +392,83 @@ async def _write_events(response: web.StreamResponse, events: list[tuple[str, di
     await response.write(payload.encode())
 
 
+BOOK_DEPTH_DEFAULT = 20
+BOOK_DEPTH_MAX = 200
+
+
+def offer_to_json(offer: fx.Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "owner": format_address(offer.owner),
+        "sell_currency": offer.sell_currency,
+        "buy_currency": offer.buy_currency,
+        "remaining_minor": offer.remaining_minor,
+        "price_num": offer.price_num,
+        "price_den": offer.price_den,
+    }
+
+
+def _book_side(offers: Any, depth: int, sells_base: bool) -> list[dict[str, Any]]:
+    """Price levels of one side, in quote minor units per base minor unit, best first."""
+    levels: list[dict[str, Any]] = []
+    for offer in offers:
+        if sells_base:
+            num, den = offer.price_num, offer.price_den
+            base_minor, quote_minor = offer.remaining_minor, fx.cost_of(offer.remaining_minor, num, den)
+        else:
+            num, den = offer.price_den, offer.price_num
+            quote_minor, base_minor = offer.remaining_minor, offer.remaining_minor * offer.price_num // offer.price_den
+        divisor = math.gcd(num, den)
+        num, den = num // divisor, den // divisor
+        if levels and (levels[-1]["price_num"], levels[-1]["price_den"]) == (num, den):
+            level = levels[-1]
+        elif len(levels) == depth:
+            break
+        else:
+            level = {"price_num": num, "price_den": den, "base_minor": 0, "quote_minor": 0, "offers": 0}
+            levels.append(level)
+        level["base_minor"] += base_minor
+        level["quote_minor"] += quote_minor
+        level["offers"] += 1
+    return levels
+
+
+async def get_book(request: web.Request) -> web.Response:
+    """Depth of the book for a pair: asks sell the base currency, bids sell the quote currency (they buy
+    the base). Prices are exact fractions of quote minor units per base minor unit."""
+    chain = request.app[CHAIN]
+    base, quote = request.match_info["base"].upper(), request.match_info["quote"].upper()
+    state = chain.committed_state()
+    for code in (base, quote):
+        if state.get_currency(code) is None:
+            raise ApiError(404, "unknown_currency", f"The chain has no currency {code}.")
+    if base == quote:
+        raise ApiError(400, "same_currency", "A book is for two different currencies.")
+    depth_text = request.query.get("depth", str(BOOK_DEPTH_DEFAULT))
+    if not HEIGHT_PATTERN.fullmatch(depth_text) or not 1 <= int(depth_text) <= BOOK_DEPTH_MAX:
+        raise ApiError(400, "bad_depth", f"depth is an integer from 1 to {BOOK_DEPTH_MAX}.")
+    depth = int(depth_text)
+    return web.json_response(
+        {
+            "base": base,
+            "quote": quote,
+            "height": chain.store.tip.height,
+            "asks": _book_side(fx.book(state, base, quote), depth, sells_base=True),
+            "bids": _book_side(fx.book(state, quote, base), depth, sells_base=False),
+        }
+    )
+
+
+async def get_account_offers(request: web.Request) -> web.Response:
+    chain = request.app[CHAIN]
+    try:
+        address = parse_address(request.match_info["address"])
+    except AddressError as exc:
+        raise ApiError(400, "bad_address", str(exc)) from exc
+    offers = fx.offers_of(chain.committed_state(), address)
+    return web.json_response({"address": format_address(address), "offers": [offer_to_json(o) for o in offers]})
+
+
 async def get_currencies(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
     return web.json_response(
@@ -433,6 +515,8 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app.router.add_get("/v1/blocks/{height}/raw", get_block_raw)
     app.router.add_get("/v1/evidence", get_evidence)
     app.router.add_get("/v1/events", get_events)
+    app.router.add_get("/v1/books/{base}/{quote}", get_book)
+    app.router.add_get("/v1/accounts/{address}/offers", get_account_offers)
     app.router.add_get("/v1/currencies", get_currencies)
     app.router.add_get("/v1/status", get_status)
     return app
