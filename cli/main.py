@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from corridor.client.http import ApiError, Client, NodeUnreachable
-from corridor.client.swap import SwapFileError, SwapProposal, create_swap
+from corridor.client.proposal import Proposal, ProposalFileError, create_governance, create_swap
 from corridor.keys import AddressError, KeyFileError, KeyPair, load_key, parse_address, save_key
 from corridor.ledger.amounts import AmountError, format_amount, format_price, parse_amount, parse_price
 from corridor.ledger.genesis import GenesisError
@@ -91,7 +91,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             if exc.status in (409, 422, 429, 503):
                 raise RefusedError(f"refused ({exc.code}): {exc.message}") from None
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
-        except (NodeUnreachable, KeyFileError, AmountError, AddressError, TxError, ConfigError, GenesisError, StoreError, SwapFileError) as exc:
+        except (NodeUnreachable, KeyFileError, AmountError, AddressError, TxError, ConfigError, GenesisError, StoreError, ProposalFileError) as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
@@ -502,7 +502,7 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
 @guarded
 def swap_sign(path: Path, key_path: Path, yes: bool) -> None:
     """Show the swap's terms and add your signature."""
-    proposal, key = SwapProposal.load(path), load_key(key_path)
+    proposal, key = Proposal.load(path), load_key(key_path)
     click.echo(proposal.describe())
     if not yes:
         click.confirm("Sign this swap?", abort=True)
@@ -519,10 +519,154 @@ def swap_sign(path: Path, key_path: Path, yes: bool) -> None:
 @guarded
 def swap_submit(path: Path, wait: bool, as_json: bool, node_url: str) -> None:
     """Submit a swap both parties signed."""
-    proposal = SwapProposal.load(path)
+    proposal = Proposal.load(path)
     if not proposal.complete:
         raise click.ClickException("the swap does not carry both signatures yet")
     render_submission(Client(node_url).submit(proposal.transaction(), wait=wait), "swap", wait, as_json)
+
+
+# governance -----------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def gov() -> None:
+    """Consortium governance: propose, sign (validators), submit; changes need > 2/3 of the voting power."""
+
+
+@gov.group("propose")
+def gov_propose() -> None:
+    """Write a governance proposal, signed by you, for the other validators to sign."""
+
+
+def proposal_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = node_option(function)
+    function = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                            help="Where to write the proposal for the other validators.")(function)
+    return click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                        help="Your validator's node key (node_key.json in its home).")(function)
+
+
+def write_proposal(node_url: str, key_path: Path, type_name: str, fields: dict[str, Any], out: Path) -> None:
+    proposal = create_governance(Client(node_url), load_key(key_path), type_name, fields)
+    proposal.save(out)
+    click.echo(proposal.describe())
+    click.echo(f"written to {out}; each validator signs it with: corridor gov sign {out} --key NODE_KEY")
+
+
+@gov_propose.command("register-currency")
+@proposal_options
+@click.option("--code", required=True, help="The new currency's code, e.g. KRW.")
+@click.option("--decimals", type=click.IntRange(0, 18), required=True, help="Digits after the decimal point.")
+@click.option("--issuer", required=True, help="The issuer's account (cor1...).")
+@click.option("--allow-list", is_flag=True, help="Holders must be authorised by the issuer (KYC allow-list).")
+@guarded
+def gov_register_currency(key_path: Path, out: Path, node_url: str, code: str, decimals: int, issuer: str, allow_list: bool) -> None:
+    """Register a new currency and its issuer."""
+    fields = {"currency": code.upper(), "decimals": decimals, "issuer": parse_address(issuer), "holders_need_authorization": allow_list}
+    write_proposal(node_url, key_path, "gov_register_currency", fields, out)
+
+
+@gov_propose.command("set-issuer")
+@proposal_options
+@click.option("--currency", required=True, help="The currency's code.")
+@click.option("--issuer", required=True, help="The new issuer's account (cor1...).")
+@guarded
+def gov_set_issuer(key_path: Path, out: Path, node_url: str, currency: str, issuer: str) -> None:
+    """Hand a currency to another issuer account."""
+    write_proposal(node_url, key_path, "gov_set_issuer", {"currency": currency.upper(), "issuer": parse_address(issuer)}, out)
+
+
+@gov_propose.command("set-validator")
+@proposal_options
+@click.option("--validator-key", required=True, help="The validator's public key (64 hex digits).")
+@click.option("--name", required=True, help="The validator's name.")
+@click.option("--power", type=click.IntRange(0, 2**32), required=True, help="Voting power; 0 removes the validator.")
+@click.option("--in-blocks", type=click.IntRange(2, 100_000), default=10, show_default=True, help="Blocks until the change takes effect.")
+@guarded
+def gov_set_validator(key_path: Path, out: Path, node_url: str, validator_key: str, name: str, power: int, in_blocks: int) -> None:
+    """Add a validator, change its power, or remove it, a number of blocks from now."""
+    try:
+        public_key = bytes.fromhex(validator_key)
+    except ValueError:
+        public_key = b""
+    if len(public_key) != 32:
+        raise click.BadParameter("a validator key is 64 hexadecimal digits", param_hint="--validator-key")
+    height = Client(node_url).status()["height"]
+    fields = {"validator_key": public_key, "validator_name": name, "power": power, "effective_height": height + in_blocks}
+    write_proposal(node_url, key_path, "gov_set_validator", fields, out)
+
+
+@gov.command("sign")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your validator's node key.")
+@click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
+@guarded
+def gov_sign(path: Path, key_path: Path, yes: bool) -> None:
+    """Show a proposal's terms and add your validator's signature."""
+    proposal, key = Proposal.load(path), load_key(key_path)
+    click.echo(proposal.describe())
+    if not yes:
+        click.confirm("Sign this proposal?", abort=True)
+    proposal.sign(key)
+    proposal.save(path)
+    click.echo(f"signed ({len(proposal.signatures)} signature(s) so far)")
+
+
+@gov.command("submit")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--wait", is_flag=True, help="Return only when the proposal is final or refused.")
+@json_option
+@node_option
+@guarded
+def gov_submit(path: Path, wait: bool, as_json: bool, node_url: str) -> None:
+    """Submit a proposal; the chain refuses it, naming the missing validators, without > 2/3 of the power."""
+    proposal = Proposal.load(path)
+    client = Client(node_url)
+    validators = client.validators()["validators"]
+    signed = sum(v["power"] for v in validators if bytes.fromhex(v["public_key"]) in proposal.signatures)
+    total = sum(v["power"] for v in validators)
+    if not as_json:
+        click.echo(f"signed by validators holding {signed} of {total} power (more than {2 * total // 3} needed)")
+    render_submission(client.submit(proposal.transaction(), wait=wait), proposal.body.TYPE, wait, as_json)
+
+
+@gov.command("history")
+@node_option
+@json_option
+@guarded
+def gov_history(node_url: str, as_json: bool) -> None:
+    """Every committed governance decision."""
+    document = Client(node_url).governance()
+    if as_json:
+        print_json(document)
+        return
+    table = Table(title=f"governance (next nonce {document['next_nonce']})", title_justify="left")
+    for column in ("height", "type", "terms", "signers"):
+        table.add_column(column)
+    for item in document["history"]:
+        terms = {k: v for k, v in item["body"].items() if k not in ("signer", "nonce")}
+        table.add_row(str(item["height"]), item["type"], json.dumps(terms), str(len(item["signers"])))
+    console.print(table)
+
+
+@gov.command("validators")
+@node_option
+@json_option
+@guarded
+def gov_validators(node_url: str, as_json: bool) -> None:
+    """The validator set and the changes scheduled for it."""
+    document = Client(node_url).validators()
+    if as_json:
+        print_json(document)
+        return
+    table = Table(title=f"validators at height {document['height']}", title_justify="left")
+    for column in ("name", "public key", "power", "from height"):
+        table.add_column(column)
+    for item in document["validators"]:
+        table.add_row(item["name"], item["public_key"], str(item["power"]), "now")
+    for item in document["scheduled"]:
+        table.add_row(item["name"], item["public_key"], str(item["power"]), str(item["effective_height"]))
+    console.print(table)
 
 
 # queries --------------------------------------------------------------------------------------------------
@@ -658,13 +802,17 @@ def query_offers(address: str, node_url: str, as_json: bool) -> None:
 @guarded
 def verify_block(height: str, genesis_path: Path, node_url: str, as_json: bool) -> None:
     """Fetch a block from any node and check it offline: its roots and its commit certificate."""
-    from corridor.client.verify import VerificationError, verify_block_bundle
+    from corridor.client.verify import VerificationError, follow_validator_set, verify_block_bundle
     from corridor.ledger.genesis import load_genesis
 
     genesis = load_genesis(genesis_path)
-    bundle = Client(node_url).block_bundle(height)
+    client = Client(node_url)
+    number = client.status()["height"] if height == "latest" else int(height) if height.isdigit() else -1
+    if number < 1:
+        raise click.BadParameter("a height is a positive integer or 'latest'", param_hint="HEIGHT")
     try:
-        verified = verify_block_bundle(bundle, genesis)
+        validators = follow_validator_set(client.block_bundle, client.governance()["history"], genesis, number)
+        verified = verify_block_bundle(client.block_bundle(number), genesis, validators)
     except VerificationError as exc:
         raise click.ClickException(f"block {height} is NOT valid: {exc}") from None
     document = {"valid": True, "height": verified.height, "hash": verified.hash.hex(), "txs": verified.tx_count,

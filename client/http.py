@@ -73,6 +73,12 @@ class Client:
     def offers(self, address: str) -> list[dict[str, Any]]:
         return self._request("GET", f"/v1/accounts/{address}/offers")["offers"]
 
+    def validators(self) -> dict[str, Any]:
+        return self._request("GET", "/v1/validators")
+
+    def governance(self) -> dict[str, Any]:
+        return self._request("GET", "/v1/governance")
+
     def evidence(self) -> list[dict[str, Any]]:
         return self._request("GET", "/v1/evidence")["evidence"]
 

@@ -1,6 +1,10 @@
-"""Offline verification of a committed block: with nothing but the genesis file, check that a block is
-well formed, that its roots match its contents, and that more than two thirds of the genesis validators'
-power signed its commit certificate."""
+"""Offline verification of a committed block: trusting nothing but the genesis file, check that a block is
+well formed, that its roots match its contents, and that more than two thirds of the power of the
+validator set of its height signed its commit certificate.
+
+The validator set of a height is followed from genesis: each committed validator change is itself checked
+(its block's certificate, signed by the set of that block's height) before it is applied. A node that
+leaves a change out cannot make a wrong set pass: every header commits to its set (`validators_hash`)."""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from typing import Any
 
 from corridor import codec
 from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate
-from corridor.consensus.validators import ValidatorSet
+from corridor.consensus.validators import Validator, ValidatorSet
+from corridor.ledger.governance import validators_hash
 from corridor.hashing import merkle_root
 from corridor.ledger.block import Block, InvalidBlock
 from corridor.ledger.genesis import Genesis
-from corridor.ledger.tx import signatures_valid
+from corridor.ledger.tx import GovSetValidator, signatures_valid
 
 BUNDLE_BYTES_MAX = 64 * 1024 * 1024
 
@@ -31,10 +36,20 @@ class VerifiedBlock:
     signed_power: int
     total_power: int
     header: dict[str, Any]
+    block: Block
 
 
-def verify_block_bundle(bundle: bytes, genesis: Genesis) -> VerifiedBlock:
-    """Check a bundle from GET /v1/blocks/{height}/raw against `genesis`; raise VerificationError."""
+ValidatorEntries = list[tuple[bytes, str, int]]
+
+
+def genesis_validators(genesis: Genesis) -> ValidatorEntries:
+    return sorted((v.public_key, v.name, v.power) for v in genesis.validators)
+
+
+def verify_block_bundle(bundle: bytes, genesis: Genesis, validators: ValidatorEntries | None = None) -> VerifiedBlock:
+    """Check a bundle from GET /v1/blocks/{height}/raw; `validators` is the set of its height (the genesis
+    set when omitted). Raises VerificationError."""
+    entries = genesis_validators(genesis) if validators is None else sorted(validators)
     try:
         document = codec.decode(bundle, BUNDLE_BYTES_MAX)
         block = Block.from_bytes(document["block"])
@@ -54,11 +69,47 @@ def verify_block_bundle(bundle: bytes, genesis: Genesis) -> VerifiedBlock:
     for tx in block.txs:
         if not signatures_valid(tx, genesis.chain_id):
             raise VerificationError(f"transaction {tx.hash.hex()} carries an invalid signature")
-    validators = ValidatorSet.of(genesis.validators)
+    if header.validators_hash != validators_hash(entries):
+        raise VerificationError("the block was signed by another validator set than the one followed from genesis")
+    validators = ValidatorSet([Validator(name, key, power) for key, name, power in entries])
     try:
         verify_certificate(certificate, validators, genesis.chain_id, header.height, block.hash)
     except CertificateError as exc:
         raise VerificationError(f"the commit certificate does not prove the block: {exc}") from exc
     signers = tuple(validators.get(key).name for key, _ in certificate.signatures)
     signed_power = sum(validators.get(key).power for key, _ in certificate.signatures)
-    return VerifiedBlock(header.height, block.hash, len(block.txs), signers, signed_power, validators.total_power, header.to_json())
+    return VerifiedBlock(header.height, block.hash, len(block.txs), signers, signed_power, validators.total_power, header.to_json(), block)
+
+
+def _apply_due(entries: ValidatorEntries, pending: list[tuple[int, bytes, str, int]], height: int) -> ValidatorEntries:
+    """The set after the pending changes effective at or before `height` (the chain's own rule: a removal
+    that would empty the set is skipped)."""
+    current = {key: (name, power) for key, name, power in entries}
+    for effective, key, name, power in sorted(item for item in pending if item[0] <= height):
+        if power == 0 and not (set(current) - {key}):
+            continue
+        if power == 0:
+            current.pop(key, None)
+        else:
+            current[key] = (name, power)
+    pending[:] = [item for item in pending if item[0] > height]
+    return sorted((key, name, power) for key, (name, power) in current.items())
+
+
+def follow_validator_set(fetch_bundle: Any, history: list[dict[str, Any]], genesis: Genesis, height: int) -> ValidatorEntries:
+    """The validator set of `height`, followed from genesis through the committed validator changes in
+    `history` (GET /v1/governance), each verified in its own certified block fetched with `fetch_bundle`."""
+    entries = genesis_validators(genesis)
+    pending: list[tuple[int, bytes, str, int]] = []
+    for item in history:
+        if item["type"] != "gov_set_validator" or item["height"] >= height:
+            continue
+        entries = _apply_due(entries, pending, item["height"])
+        verified = verify_block_bundle(fetch_bundle(item["height"]), genesis, entries)
+        if not 0 <= item["index"] < len(verified.block.txs):
+            raise VerificationError(f"governance history points past the transactions of block {item['height']}")
+        body = verified.block.txs[item["index"]].body
+        if not isinstance(body, GovSetValidator):
+            raise VerificationError(f"block {item['height']} holds no validator change at index {item['index']}")
+        pending.append((body.effective_height, body.validator_key, body.validator_name, body.power))
+    return _apply_due(entries, pending, height)

@@ -33,7 +33,7 @@ class ValidatorSet:
         for validator in validators:
             if len(validator.public_key) != PUBLIC_KEY_BYTES or validator.power <= 0:
                 raise ValueError(f"validator {validator.name!r} needs a 32-byte key and positive power")
-        self.validators = tuple(validators)
+        self.validators = tuple(sorted(validators, key=lambda v: v.public_key))  # one canonical order
         self.total_power = sum(v.power for v in validators)
         self.quorum_power = compute_quorum_power(self.total_power)
         self._by_key = {v.public_key: v for v in validators}

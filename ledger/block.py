@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from corridor import codec
 from corridor.hashing import merkle_root, sha256
-from corridor.ledger import limits
+from corridor.ledger import governance, limits
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.rules import BlockContext, apply_tx
 from corridor.ledger.state import State, StateReader
@@ -34,6 +34,7 @@ HEADER_FIELDS = (
     "receipts_root",
     "state_root",
     "evidence_root",
+    "validators_hash",
 )
 
 
@@ -54,6 +55,7 @@ class Header:
     receipts_root: bytes
     state_root: bytes
     evidence_root: bytes
+    validators_hash: bytes
 
     def to_map(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,6 +186,8 @@ def _seal(
     state: State,
     evidence: tuple[bytes, ...],
 ) -> ExecutedBlock:
+    validators_hash = governance.validators_hash(governance.validators_in(State(state.base_reader())))
+    governance.end_block(state, tip.height + 1)
     state_hash = _next_state_hash(state, tip.state_hash)
     header = Header(
         chain_id=chain_id,
@@ -196,6 +200,7 @@ def _seal(
         receipts_root=merkle_root([codec.encode(r.to_map()) for r in receipts]),
         state_root=state_hash.root(),
         evidence_root=merkle_root(list(evidence)),
+        validators_hash=validators_hash,
     )
     return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash)
 

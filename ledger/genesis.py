@@ -46,6 +46,8 @@ class Genesis:
     def initial_state(self, reader: StateReader) -> State:
         """The state at height 0, as writes in an overlay over an empty reader."""
         state = State(reader)
+        for validator in self.validators:
+            state.put_record(b"v/" + validator.public_key, {"name": validator.name, "power": validator.power})
         for currency in self.currencies:
             state.put_currency(currency)
         for address, code, amount_minor in self.balances:

@@ -41,6 +41,9 @@ class Refusal(enum.IntEnum):
     NOT_OFFER_OWNER = 29
     BOOK_TOO_THIN = 30
     SEND_MAX_EXCEEDED = 31
+    GOVERNANCE_QUORUM_MISSING = 32
+    CURRENCY_EXISTS = 33
+    BAD_EFFECTIVE_HEIGHT = 34
 
     @property
     def code(self) -> str:
@@ -83,5 +86,8 @@ SENTENCES = {
     Refusal.NOT_OFFER_OWNER: "Only the account that made an offer may cancel it.",
     Refusal.BOOK_TOO_THIN: "The order book cannot deliver the amount asked for.",
     Refusal.SEND_MAX_EXCEEDED: "Filling the payment would cost more than the sender's maximum.",
+    Refusal.GOVERNANCE_QUORUM_MISSING: "Governance needs signatures of validators holding more than 2/3 of the voting power.",
+    Refusal.CURRENCY_EXISTS: "A currency with this code is already registered.",
+    Refusal.BAD_EFFECTIVE_HEIGHT: "A validator change takes effect between 2 and 100,000 blocks after it commits.",
 }
 assert set(SENTENCES) == set(Refusal)

@@ -7,10 +7,11 @@ execution and the property tests. Signatures are checked before a rule runs (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable
 
 from corridor.ledger.refusals import Refusal
+from corridor.ledger.outcome import BlockContext, Outcome, applied, refused
 from corridor.ledger.policy import refusal_to_receive, refusal_to_send
 from corridor.ledger.state import Currency, State
 from corridor.ledger.tx import (
@@ -31,36 +32,9 @@ from corridor.ledger.tx import (
     Pay,
     Transfer,
 )
-from corridor.ledger import fx, limits
+from corridor.ledger import fx, governance, limits
+from corridor.ledger.tx import is_governance
 from corridor.keys import address_of
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What applying one transaction did: `refusal` is None when it was applied, with its events."""
-
-    refusal: Refusal | None
-    events: tuple[dict[str, Any], ...] = field(default=())
-
-    @property
-    def applied(self) -> bool:
-        return self.refusal is None
-
-
-def refused(refusal: Refusal) -> Outcome:
-    return Outcome(refusal)
-
-
-def applied(*events: dict[str, Any]) -> Outcome:
-    return Outcome(None, tuple(events))
-
-
-@dataclass(frozen=True, slots=True)
-class BlockContext:
-    """What a rule may know about the block it runs in."""
-
-    height: int
-    time_ms: int
 
 
 def _issued_by(state: State, sender: bytes, code: str) -> tuple[Currency | None, Refusal | None]:
@@ -398,19 +372,33 @@ RULES: dict[type, Callable[[State, bytes, Any, BlockContext], Outcome]] = {
     OfferCreate: apply_offer_create,
     OfferCancel: apply_offer_cancel,
     Pay: apply_pay,
+    **governance.GOVERNANCE_RULES,
 }
 assert set(RULES) == set(TX_TYPES.values()), "every transaction type has a rule"
 
 
+def expected_nonce(state: State, tx: SignedTx) -> int:
+    """The nonce `tx` must carry: the chain's governance nonce for governance, else the sender's."""
+    return governance.get_gov_nonce(state) if is_governance(tx.body) else state.get_nonce(tx.sender)
+
+
 def apply_tx(state: State, tx: SignedTx, context: BlockContext) -> Outcome:
-    """Apply a transaction whose signatures were already verified: the sender's next nonce, then its rule.
+    """Apply a transaction whose signatures were already verified: the nonce, for governance the
+    validators' quorum, then its rule.
 
     On refusal nothing is written; on success the rule's writes and the nonce increment are in `state`.
     """
-    nonce = state.get_nonce(tx.sender)
+    nonce = expected_nonce(state, tx)
     if tx.body.nonce != nonce:
         return refused(Refusal.BAD_NONCE)
+    if is_governance(tx.body):
+        refusal = governance.quorum_refusal(state, tx)
+        if refusal is not None:
+            return refused(refusal)
     outcome = RULES[type(tx.body)](state, tx.sender, tx.body, context)
     if outcome.applied:
-        state.set_nonce(tx.sender, nonce + 1)
+        if is_governance(tx.body):
+            governance.set_gov_nonce(state, nonce + 1)
+        else:
+            state.set_nonce(tx.sender, nonce + 1)
     return outcome

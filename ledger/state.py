@@ -10,7 +10,8 @@ Key layout of the state keyspace (docs/protocol.md, "State"):
     c/<currency code>                     -> currency record (map)
     p/<address 20 bytes>/<currency code>  -> holder record: authorised, frozen (map, absent when both false)
     d/<currency code>/<address 20 bytes>  -> licensed distributor of the currency (true; absent otherwise)
-    o/ q/ i/ g/                           -> the FX order book (see fx.py)
+    o/ q/ i/ g/next_offer_id              -> the FX order book (see fx.py)
+    v/ w/ g/gov_nonce                     -> the validator set and governance (see governance.py)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Iterator, Protocol
 
 from corridor import codec
 
-STATE_PREFIXES = (b"a/", b"b/", b"c/", b"d/", b"g/", b"i/", b"o/", b"p/", b"q/")
+STATE_PREFIXES = (b"a/", b"b/", b"c/", b"d/", b"g/", b"i/", b"o/", b"p/", b"q/", b"v/", b"w/")
 STATE_VALUE_BYTES_MAX = 64 * 1024
 _ABSENT = object()
 
@@ -163,6 +164,13 @@ class State:
         for key in sorted(self._dirty):
             value = self._values[key]
             yield key, None if value is None else codec.encode(value)
+
+    def base_reader(self) -> StateReader:
+        """The reader under every overlay (the committed state)."""
+        base = self._base
+        while isinstance(base, State):
+            base = base._base
+        return base
 
     def base_bytes(self, key: bytes) -> bytes | None:
         """The encoded value of `key` in the underlying reader, ignoring every overlay."""

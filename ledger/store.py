@@ -7,6 +7,7 @@ Keyspaces (docs/protocol.md, "Storage"):
     m/tip               [height, block hash, time_ms]          m/state_hash  LtHash16 sum (2048 bytes)
     m/genesis_hash      hash of the genesis the database was made from
     e/<evidence hash>   [height, index] of committed evidence      m/node/<name>  node records (safety state)
+    y/<height:8 BE><index:4 BE>  a committed governance transaction (the governance history)
 
 A block and everything it changes go into one WriteBatch written with sync=True: after a crash at any
 instant, either the whole block is there or none of it.
@@ -26,8 +27,9 @@ from corridor.ledger.block import Block, ChainTip, ExecutedBlock, Receipt
 from corridor.ledger.genesis import Genesis
 from corridor.ledger.state import STATE_PREFIXES
 from corridor.ledger.state_root import StateHash
+from corridor.ledger.tx import is_governance
 
-CHAIN_PREFIXES = (b"e/", b"h/", b"k/", b"m/", b"r/", b"x/")
+CHAIN_PREFIXES = (b"e/", b"h/", b"k/", b"m/", b"r/", b"x/", b"y/")
 assert not set(CHAIN_PREFIXES) & set(STATE_PREFIXES), "state and chain records share one keyspace"
 _TIP = b"m/tip"
 _STATE_HASH = b"m/state_hash"
@@ -95,6 +97,8 @@ class Store:
             batch.put(_height_key(b"k/", header.height), certificate)
             for index, tx in enumerate(block.txs):
                 batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
+                if is_governance(tx.body):
+                    batch.put(b"y/" + header.height.to_bytes(8, "big") + index.to_bytes(4, "big"), b"")
             for index, item in enumerate(block.evidence):
                 batch.put(b"e/" + sha256(item), codec.encode([header.height, index]))
             batch.put(_STATE_HASH, executed.state_hash.to_bytes())
@@ -137,6 +141,10 @@ class Store:
             assert block is not None
             found.append((height, block.evidence[index]))
         return sorted(found)
+
+    def governance_history(self) -> list[tuple[int, int]]:
+        """(height, index) of every committed governance transaction, oldest first."""
+        return [(int.from_bytes(key[2:10], "big"), int.from_bytes(key[10:14], "big")) for key, _ in self._db.iterator(prefix=b"y/")]
 
     def get_meta(self, name: str) -> bytes | None:
         """A node-level record kept beside the chain (the consensus safety state, for instance)."""

@@ -91,6 +91,12 @@ def _check_optional_hash(value: Any) -> str | None:
     return None
 
 
+def _check_name(value: Any) -> str | None:
+    if type(value) is not str or not 1 <= len(value) <= 64 or not value.isprintable():
+        return "must be 1 to 64 printable characters"
+    return None
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -131,6 +137,13 @@ FIELDS: dict[str, FieldKind] = {
     "send_max_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
     "receive_currency": FieldKind(_check_currency, _identity),
     "receive_amount_minor": FieldKind(_int_between(1, limits.AMOUNT_MINOR_MAX), _identity),
+    "decimals": FieldKind(_int_between(0, limits.CURRENCY_DECIMALS_MAX), _identity),
+    "issuer": FieldKind(_bytes_of(ADDRESS_BYTES), format_address),
+    "holders_need_authorization": FieldKind(_check_bool, _identity),
+    "validator_key": FieldKind(_bytes_of(PUBLIC_KEY_BYTES), _hex),
+    "validator_name": FieldKind(_check_name, _identity),
+    "power": FieldKind(_int_between(0, limits.VALIDATOR_POWER_MAX), _identity),
+    "effective_height": FieldKind(_int_between(1, limits.NONCE_MAX), _identity),
 }
 
 
@@ -320,17 +333,64 @@ class Pay:
     travel_rule_hash: bytes = b""
 
 
+@dataclass(frozen=True, slots=True)
+class GovRegisterCurrency:
+    """Consortium governance: register a new currency, its issuer and whether holders need authorising."""
+
+    TYPE: ClassVar[str] = "gov_register_currency"
+    SIGNED_BY_VALIDATORS: ClassVar[bool] = True
+    signer: bytes
+    nonce: int
+    currency: str
+    decimals: int
+    issuer: bytes
+    holders_need_authorization: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GovSetIssuer:
+    """Consortium governance: hand a currency to another issuer account."""
+
+    TYPE: ClassVar[str] = "gov_set_issuer"
+    SIGNED_BY_VALIDATORS: ClassVar[bool] = True
+    signer: bytes
+    nonce: int
+    currency: str
+    issuer: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class GovSetValidator:
+    """Consortium governance: add a validator, change its power, or remove it (power 0), from
+    `effective_height` on."""
+
+    TYPE: ClassVar[str] = "gov_set_validator"
+    SIGNED_BY_VALIDATORS: ClassVar[bool] = True
+    signer: bytes
+    nonce: int
+    validator_key: bytes
+    validator_name: str
+    power: int
+    effective_height: int
+
+
 TxBody = Union[
     Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy,
-    Swap, OfferCreate, OfferCancel, Pay,
+    Swap, OfferCreate, OfferCancel, Pay, GovRegisterCurrency, GovSetIssuer, GovSetValidator,
 ]
 TX_TYPES: dict[str, type] = {
     cls.TYPE: cls
     for cls in (
         Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy,
-        Swap, OfferCreate, OfferCancel, Pay,
+        Swap, OfferCreate, OfferCancel, Pay, GovRegisterCurrency, GovSetIssuer, GovSetValidator,
     )
 }
+
+
+def is_governance(body: TxBody) -> bool:
+    """Governance transactions carry validators' signatures (public key || signature, 96 bytes each) and
+    use the chain's governance nonce instead of an account nonce."""
+    return getattr(type(body), "SIGNED_BY_VALIDATORS", False)
 
 for _cls in TX_TYPES.values():
     _names = [field.name for field in dataclasses.fields(_cls)]
@@ -349,8 +409,10 @@ class SignedTx:
     sender: bytes
 
     def signers(self) -> tuple[bytes, ...]:
-        """The public keys whose signatures this transaction must carry, in order: the signer, then the
-        co-signers its type names (a swap's counterparty)."""
+        """The public keys whose signatures this transaction carries, in order: the signer, then the
+        co-signers its type names (a swap's counterparty); for governance, the signing validators."""
+        if is_governance(self.body):
+            return tuple(blob[:PUBLIC_KEY_BYTES] for blob in self.signatures)
         cosigner_fields = getattr(type(self.body), "COSIGNER_FIELDS", ())
         return (self.body.signer, *(getattr(self.body, name) for name in cosigner_fields))
 
@@ -376,8 +438,9 @@ def sign_tx(body: TxBody, keys: list[KeyPair], chain_id: str) -> SignedTx:
 
 
 def assemble_tx(body: TxBody, signatures: list[bytes]) -> SignedTx:
-    """The wire transaction from a body and signatures gathered separately (a swap's two parties)."""
-    return _wrap(body, tuple(signatures))
+    """The wire transaction from a body and signatures gathered separately (a swap's two parties, or the
+    validators' public key || signature blobs of a governance transaction, sorted here)."""
+    return _wrap(body, tuple(sorted(signatures)) if is_governance(body) else tuple(signatures))
 
 
 def build_body(type_name: str, fields: dict[str, Any], fill_defaults: bool = True) -> TxBody:
@@ -419,6 +482,12 @@ def decode_tx(raw: bytes) -> SignedTx:
     body = build_body(type_name, body_map, fill_defaults=False)
     if type(signatures) is not list or not all(type(s) is bytes for s in signatures):
         raise TxError(Refusal.BAD_FIELD, "signatures must be a list of byte strings")
+    if is_governance(body):
+        if not 1 <= len(signatures) <= limits.GOVERNANCE_SIGNATURES_MAX or any(len(s) != PUBLIC_KEY_BYTES + SIGNATURE_BYTES for s in signatures):
+            raise TxError(Refusal.BAD_SIGNATURE, f"governance carries 1 to {limits.GOVERNANCE_SIGNATURES_MAX} validator signatures of 96 bytes")
+        if len({s[:PUBLIC_KEY_BYTES] for s in signatures}) != len(signatures) or signatures != sorted(signatures):
+            raise TxError(Refusal.BAD_SIGNATURE, "governance signatures are distinct and sorted by validator key")
+        return SignedTx(body, tuple(signatures), raw, sha256(raw), address_of(body.signer))
     if any(len(s) != SIGNATURE_BYTES for s in signatures):
         raise TxError(Refusal.BAD_SIGNATURE, f"every signature must be {SIGNATURE_BYTES} bytes")
     tx = SignedTx(body, tuple(signatures), raw, sha256(raw), address_of(body.signer))
@@ -428,8 +497,11 @@ def decode_tx(raw: bytes) -> SignedTx:
 
 
 def signatures_valid(tx: SignedTx, chain_id: str) -> bool:
-    """True when every required signer signed this transaction's body for `chain_id`."""
+    """True when every required signer signed this transaction's body for `chain_id` (for governance:
+    every signature it carries verifies; whether they make a quorum is the rule's question)."""
     message = signing_bytes(chain_id, tx.body)
+    if is_governance(tx.body):
+        return all(verify_signature(blob[:PUBLIC_KEY_BYTES], message, blob[PUBLIC_KEY_BYTES:]) for blob in tx.signatures)
     return all(verify_signature(key, message, sig) for key, sig in zip(tx.signers(), tx.signatures, strict=True))
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from corridor import codec
 from corridor.consensus.evidence import Equivocation
 from corridor.keys import AddressError, format_address, parse_address
-from corridor.ledger import fx
+from corridor.ledger import fx, governance
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.block import Block, Receipt
 from corridor.ledger.refusals import Refusal
@@ -183,6 +183,11 @@ def _submit(chain: Chain, raw: bytes) -> tuple[bytes | None, ApiError | None]:
     except TxError as exc:
         return None, refusal_error(exc.refusal, exc.message)
     refusal = chain.submit(tx)
+    if refusal is Refusal.GOVERNANCE_QUORUM_MISSING:
+        missing = governance.missing_signers(chain.committed_state(), tx)
+        names = ", ".join(name for _, name, _ in missing)
+        return tx.hash, refusal_error(refusal, f"{refusal.sentence} Missing signatures of: {names}.", hash=tx.hash.hex(),
+                                      missing=[{"public_key": key.hex(), "name": name, "power": power} for key, name, power in missing])
     if refusal is not None:
         return tx.hash, refusal_error(refusal, hash=tx.hash.hex())
     return tx.hash, None
@@ -469,6 +474,30 @@ async def get_account_offers(request: web.Request) -> web.Response:
     return web.json_response({"address": format_address(address), "offers": [offer_to_json(o) for o in offers]})
 
 
+async def get_validators(request: web.Request) -> web.Response:
+    """The validator set of the next height and the changes scheduled after it."""
+    chain = request.app[CHAIN]
+    state = chain.committed_state()
+    current = [{"public_key": key.hex(), "name": name, "power": power} for key, name, power in governance.validators_in(state)]
+    scheduled = [
+        {"effective_height": int.from_bytes(key[2:10], "big"), "public_key": key[11:].hex(), "name": record["name"], "power": record["power"]}
+        for key, record in state.iterate(b"w/")
+    ]
+    return web.json_response({"height": chain.store.tip.height + 1, "validators": current, "scheduled": scheduled})
+
+
+async def get_governance(request: web.Request) -> web.Response:
+    """Every committed governance transaction, oldest first, with the next governance nonce."""
+    chain = request.app[CHAIN]
+    history = []
+    for height, index in chain.store.governance_history():
+        block = chain.store.get_block(height)
+        assert block is not None
+        tx = block.txs[index]
+        history.append({"height": height, "index": index, **tx_to_json(tx), "signers": [key.hex() for key in tx.signers()]})
+    return web.json_response({"next_nonce": governance.get_gov_nonce(chain.committed_state()), "history": history})
+
+
 async def get_currencies(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
     return web.json_response(
@@ -496,7 +525,7 @@ async def get_status(request: web.Request) -> web.Response:
             "mempool_txs": len(chain.mempool),
             "txs_committed_since_start": chain.committed_txs_total,
             "validators": [
-                {"name": v.name, "public_key": v.public_key.hex(), "power": v.power} for v in chain.validators.validators
+                {"name": v.name, "public_key": v.public_key.hex(), "power": v.power} for v in runner.validators.validators
             ],
         }
     )
@@ -516,6 +545,8 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app.router.add_get("/v1/evidence", get_evidence)
     app.router.add_get("/v1/events", get_events)
     app.router.add_get("/v1/books/{base}/{quote}", get_book)
+    app.router.add_get("/v1/validators", get_validators)
+    app.router.add_get("/v1/governance", get_governance)
     app.router.add_get("/v1/accounts/{address}/offers", get_account_offers)
     app.router.add_get("/v1/currencies", get_currencies)
     app.router.add_get("/v1/status", get_status)

@@ -11,7 +11,8 @@ import time
 from typing import Callable
 
 from corridor.consensus.certificate import CommitCertificate
-from corridor.consensus.validators import ValidatorSet
+from corridor.consensus.validators import Validator, ValidatorSet
+from corridor.ledger import governance
 from corridor.ledger import limits as ledger_limits
 from corridor.ledger.block import Block, ExecutedBlock, InvalidBlock, LeftOut, Receipt, build_block, execute_block
 from corridor.ledger.refusals import Refusal
@@ -35,13 +36,11 @@ class Chain:
         self,
         store: Store,
         chain_id: str,
-        validators: ValidatorSet,
         limits: Limits,
         clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.store = store
         self.chain_id = chain_id
-        self.validators = validators
         self.limits = limits
         self.clock_ms = clock_ms
         self.mempool = Mempool(store, chain_id, limits.mempool_txs_max, limits.mempool_sender_txs_max)
@@ -171,6 +170,10 @@ class Chain:
         state = self.committed_state()
         codes = [key[2:].decode() for key, _ in self.store.iterate(b"c/")]
         return [currency for code in codes if (currency := state.get_currency(code)) is not None]
+
+    def validator_set(self) -> ValidatorSet:
+        """The validators that sign the next block, as the committed state says."""
+        return ValidatorSet([Validator(name, key, power) for key, name, power in governance.validators_in(self.committed_state())])
 
     def distributors(self, code: str) -> list[bytes]:
         """The licensed distributors of a currency, by address."""

@@ -15,7 +15,7 @@ import collections
 from dataclasses import dataclass
 
 from corridor.ledger.refusals import Refusal
-from corridor.ledger.rules import BlockContext, apply_tx
+from corridor.ledger.rules import BlockContext, apply_tx, expected_nonce
 from corridor.ledger.state import State
 from corridor.ledger.store import Store
 from corridor.ledger.tx import SignedTx, signatures_valid
@@ -63,7 +63,7 @@ class Mempool:
             return Refusal.MEMPOOL_FULL
         if self._per_sender[tx.sender] >= self._sender_txs_max:
             return Refusal.SENDER_QUEUE_FULL
-        if tx.body.nonce != self._state.get_nonce(tx.sender):
+        if tx.body.nonce != expected_nonce(self._state, tx):
             return Refusal.BAD_NONCE
         if not signatures_valid(tx, self._chain_id):
             return Refusal.BAD_SIGNATURE

@@ -119,6 +119,13 @@ class Transport:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def set_validator_keys(self, keys: set[bytes]) -> None:
+        """Accept exactly these keys from now on (the validator set changed); drop peers no longer in it."""
+        self._validator_keys = keys - {self._key.public_key}
+        for peer_key, connection in list(self._connections.items()):
+            if peer_key not in self._validator_keys:
+                self._spawn(connection.ws.close())
+
     # Sending
 
     def connected_peers(self) -> list[bytes]:

@@ -32,6 +32,7 @@ from corridor.consensus.core import (
     VoteReceived,
 )
 from corridor.consensus.evidence import Equivocation, EvidenceError
+from corridor.consensus.validators import ValidatorSet
 from corridor.consensus.messages import MessageError, Proposal, Vote, proposal_signing_bytes
 from corridor.consensus.safety import EMPTY_SAFETY_STATE, DoubleSignRefused, SafetyGuard, SafetyState
 from corridor.keys import KeyPair, verify_signature
@@ -74,7 +75,7 @@ class Runner:
         self.chain = chain
         self._key = node_key
         self._chain_id = chain.chain_id
-        self._validators = chain.validators
+        self._validators = chain.validator_set()
         self._timeouts = timeouts
         self._guard = SafetyGuard(StoreSafety(chain), node_key.sign)
         self._inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(INBOX_EVENTS_MAX)
@@ -133,6 +134,11 @@ class Runner:
                 self._executed[block_hash] = self.chain.validate_block(block, certified=True)
         except InvalidBlock as exc:
             log.warning("the locked block kept across the restart no longer applies: %s", exc)
+
+    @property
+    def validators(self) -> ValidatorSet:
+        """The validator set of the height being decided."""
+        return self._validators
 
     @property
     def node_id(self) -> bytes:
@@ -380,6 +386,8 @@ class Runner:
         self._timers.clear()
         self.transport.broadcast("status", {"height": self.chain.store.tip.height})
         next_height = self.chain.store.tip.height + 1
+        self._validators = self.chain.validator_set()
+        self.transport.set_validator_keys({v.public_key for v in self._validators.validators})
         if self.core.height == next_height - 1 and self.core.step_ is Step.DECIDED:
             actions = self.core.begin_height(next_height, self._validators)
         else:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from corridor.consensus.validators import ValidatorSet
 from corridor.keys import load_key
 from corridor.ledger.genesis import load_genesis
 from corridor.ledger.store import Store
 from corridor.node.api import make_app
 from corridor.node.chain import Chain
-from corridor.node.config import ConfigError, load_config
+from corridor.node.config import load_config
 from corridor.node.runner import Runner
 
 log = logging.getLogger("corridor.node")
@@ -28,10 +27,9 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
     node_key = load_key(config.node_key_path)
     store = Store(config.data_path, genesis)
     try:
-        validators = ValidatorSet.of(genesis.validators)
-        if validators.get(node_key.public_key) is None:
-            raise ConfigError(f"the node key in {config.node_key_path} is not a validator in the genesis file")
-        chain = Chain(store, genesis.chain_id, validators, config.limits)
+        chain = Chain(store, genesis.chain_id, config.limits)
+        if chain.validator_set().get(node_key.public_key) is None:
+            log.warning("this node's key is not in the current validator set: it follows the chain without voting")
         consensus = Runner(chain, node_key, config.p2p_host, config.p2p_port, config.peers)
         runner = web.AppRunner(make_app(chain, consensus, config), access_log=None, shutdown_timeout=2.0)
         await runner.setup()

@@ -270,6 +270,9 @@ def test_refusal_codes_are_stable_numbers() -> None:
         ("not_offer_owner", 29),
         ("book_too_thin", 30),
         ("send_max_exceeded", 31),
+        ("governance_quorum_missing", 32),
+        ("currency_exists", 33),
+        ("bad_effective_height", 34),
     ]
     assert all(r.sentence.endswith(".") for r in Refusal)
 

@@ -1,0 +1,121 @@
+"""Transactions that need more than one signature: two-party swaps and consortium governance.
+
+One side creates and signs; the others review the terms and add their signatures; anyone submits. The
+file passed around is JSON: the chain id, the type, the body in canonical hex (exactly the bytes every
+party signs), and the signatures gathered so far by public key. Nothing in it is secret.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corridor import codec
+from corridor.client.http import Client
+from corridor.keys import KeyPair, address_of, format_address, verify_signature
+from corridor.ledger.amounts import format_amount
+from corridor.ledger.tx import FIELDS, SignedTx, Swap, TxBody, assemble_tx, body_to_map, build_body, is_governance, signing_bytes
+
+PROPOSAL_FILE_BYTES_MAX = 64 * 1024
+
+
+class ProposalFileError(ValueError):
+    """A proposal file that cannot be read, or a signature that does not belong in it."""
+
+
+@dataclass
+class Proposal:
+    chain_id: str
+    body: TxBody
+    decimals: dict[str, int]
+    signatures: dict[bytes, bytes] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Every required party signed (for governance: at least one validator; the chain checks the quorum)."""
+        if is_governance(self.body):
+            return bool(self.signatures)
+        return all(key in self.signatures for key in (self.body.signer, self.body.counterparty))
+
+    def sign(self, key: KeyPair) -> None:
+        if not is_governance(self.body) and key.public_key not in (self.body.signer, self.body.counterparty):
+            raise ProposalFileError("this key is neither party of the swap")
+        self.signatures[key.public_key] = key.sign(signing_bytes(self.chain_id, self.body))
+
+    def transaction(self) -> SignedTx:
+        if is_governance(self.body):
+            return assemble_tx(self.body, [key + signature for key, signature in self.signatures.items()])
+        return assemble_tx(self.body, [self.signatures[self.body.signer], self.signatures[self.body.counterparty]])
+
+    def describe(self) -> str:
+        body = self.body
+        if isinstance(body, Swap):
+            give = format_amount(body.give_amount_minor, self.decimals[body.give_currency])
+            get = format_amount(body.get_amount_minor, self.decimals[body.get_currency])
+            a, b = format_address(address_of(body.signer)), format_address(address_of(body.counterparty))
+            return (f"swap on {self.chain_id}: {a} gives {give} {body.give_currency} to {b}, "
+                    f"which gives {get} {body.get_currency} back; valid until height {body.expiry_height}")
+        fields = {name: FIELDS[name].to_json(value) for name, value in body_to_map(body).items() if name not in ("signer", "nonce")}
+        return f"{body.TYPE} on {self.chain_id} (governance nonce {body.nonce}): {json.dumps(fields)}"
+
+    def save(self, path: Path) -> None:
+        document: dict[str, Any] = {
+            "chain_id": self.chain_id,
+            "type": self.body.TYPE,
+            "body": codec.encode(body_to_map(self.body)).hex(),
+            "decimals": self.decimals,
+            "signatures": {key.hex(): sig.hex() for key, sig in self.signatures.items()},
+            "terms": self.describe(),
+        }
+        Path(path).write_text(json.dumps(document, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Proposal:
+        try:
+            raw = Path(path).read_bytes()
+            if len(raw) > PROPOSAL_FILE_BYTES_MAX:
+                raise ProposalFileError(f"{path} is too large to be a proposal")
+            document = json.loads(raw)
+            body_map = codec.decode(bytes.fromhex(document["body"]), PROPOSAL_FILE_BYTES_MAX)
+            body = build_body(document["type"], body_map, fill_defaults=False)
+            proposal = cls(document["chain_id"], body, {str(k): int(v) for k, v in document["decimals"].items()})
+            for key_hex, sig_hex in document["signatures"].items():
+                key, signature = bytes.fromhex(key_hex), bytes.fromhex(sig_hex)
+                if not verify_signature(key, signing_bytes(proposal.chain_id, body), signature):
+                    raise ProposalFileError(f"{path} carries a signature that does not verify")
+                proposal.signatures[key] = signature
+        except ProposalFileError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ProposalFileError(f"{path} is not a proposal file: {exc}") from exc
+        return proposal
+
+
+def _decimals(client: Client) -> dict[str, int]:
+    return {c["code"]: c["decimals"] for c in client.currencies()}
+
+
+def create_swap(client: Client, key: KeyPair, counterparty: bytes, give_currency: str, give_minor: int,
+                get_currency: str, get_minor: int, expires_in_blocks: int) -> Proposal:
+    """A swap from `key`'s account, signed by it, expiring `expires_in_blocks` after the current height."""
+    status = client.status()
+    body = build_body(Swap.TYPE, {
+        "signer": key.public_key, "nonce": client.account(key.address_text)["next_nonce"], "counterparty": counterparty,
+        "give_currency": give_currency, "give_amount_minor": give_minor,
+        "get_currency": get_currency, "get_amount_minor": get_minor,
+        "expiry_height": status["height"] + expires_in_blocks,
+    })
+    proposal = Proposal(status["chain_id"], body, _decimals(client))
+    proposal.sign(key)
+    return proposal
+
+
+def create_governance(client: Client, key: KeyPair, type_name: str, fields: dict[str, Any]) -> Proposal:
+    """A governance proposal with the chain's next governance nonce, signed by `key` (a validator's key)."""
+    status = client.status()
+    body = build_body(type_name, {"signer": key.public_key, "nonce": client.governance()["next_nonce"], **fields})
+    proposal = Proposal(status["chain_id"], body, _decimals(client))
+    proposal.sign(key)
+    return proposal
