@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install clean-devnet
+.PHONY: run test install clean-devnet sim-long
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: $(VENV)/.installed
 ## test: the whole test suite (unit, property, end-to-end with real node processes)
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+## sim-long: the consensus simulator on many more seeds per cluster size (make sim-long SEEDS=20000)
+sim-long: $(VENV)/.installed-test
+	CORRIDOR_SIM_SEEDS=$(or $(SEEDS),10000) $(BIN)/python -m pytest tests/sim/test_random_schedules.py -q
 
 clean-devnet:
 	rm -rf .corridor-devnet
