@@ -18,8 +18,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import click
@@ -166,8 +167,7 @@ class DemoStats:
     commits: deque[tuple[float, int]] = field(default_factory=deque)
     payments: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=PAYMENTS_SHOWN))
     submitted: int = 0
-    refused: int = 0
-    last_refusal: str = ""
+    refused: Counter[str] = field(default_factory=Counter)
 
 
 class DemoSender:
@@ -176,8 +176,13 @@ class DemoSender:
     def __init__(self, client: Client, chain_id: str, key: KeyPair, stats: DemoStats) -> None:
         self.client, self.chain_id, self.key, self.stats = client, chain_id, key, stats
         self.nonce: int | None = None
+        self._lock = threading.Lock()  # one key's nonces are used by one thread at a time
 
     def send(self, type_name: str, fields: dict) -> None:
+        with self._lock:
+            self._send(type_name, fields)
+
+    def _send(self, type_name: str, fields: dict) -> None:
         if self.nonce is None:
             self.nonce = self.client.account(self.key.address_text)["next_nonce"]
         body = build_body(type_name, {"signer": self.key.public_key, "nonce": self.nonce, **fields})
@@ -192,19 +197,38 @@ class DemoSender:
                 self.stats.latencies_ms.append((time.monotonic() - sent) * 1000)
         except ApiError as exc:
             with self.stats.lock:
-                self.stats.refused += 1
-                self.stats.last_refusal = exc.code
+                self.stats.refused[f"{type_name}: {exc.code}"] += 1
             self.nonce = None  # re-read the nonce next time
 
 
+MID_RATES_USD = {"USD": Fraction(1), "EUR": Fraction(108, 100), "JPY": Fraction(67, 10_000), "HKD": Fraction(128, 1000), "CNH": Fraction(138, 1000)}
+MARKET_SPREAD = Fraction(101, 100)  # the market maker sells 1 % above mid on every pair: its own offers never cross
+MARKET_OFFER_USD = 2_000
+MARKET_REFILL_INTERVAL_S = 5.0
+
+
+def _minor_price(sell: str, buy: str, decimals: dict[str, int]) -> tuple[int, int]:
+    """The market maker's price for selling `sell` for `buy`, in minor units of buy per minor unit of sell."""
+    price = MID_RATES_USD[sell] / MID_RATES_USD[buy] * MARKET_SPREAD * Fraction(10 ** decimals[buy], 10 ** decimals[sell])
+    price = price.limit_denominator(10**9)
+    return price.numerator, price.denominator
+
+
+def _usd_worth_in(code: str, usd: Fraction, decimals: dict[str, int]) -> int:
+    return int(usd / MID_RATES_USD[code] * 10 ** decimals[code])
+
+
 def run_demo_workload(client: Client, network: Network, stats: DemoStats, stop: threading.Event) -> None:
-    """Issuers mint now and then; each demo account pays the others random amounts at a steady rate.
+    """Issuers mint now and then; a market maker keeps offers on every pair of the demo currencies; the
+    other demo accounts pay each other, one payment in three across currencies through the book.
 
     Every transaction is submitted with ?wait=commit, so the latency shown is exactly what a client sees
     from submission to finality."""
     chain_id = client.status()["chain_id"]
     decimals = {c["code"]: c["decimals"] for c in client.currencies()}
-    users = [load_key(Path(path)) for path in network.accounts]
+    tradable = sorted(code for code in decimals if code in MID_RATES_USD)
+    keys = [load_key(Path(path)) for path in network.accounts]
+    market_maker, users = keys[-1], keys[:-1]
     issuers = {code: load_key(Path(path)) for code, path in network.issuers.items()}
 
     def pay_others(payer: KeyPair) -> None:
@@ -214,26 +238,58 @@ def run_demo_workload(client: Client, network: Network, stats: DemoStats, stop: 
         while not stop.wait(rng.uniform(0.5, 1.5) * interval_s):
             payee = rng.choice([user for user in users if user is not payer])
             code = rng.choice(sorted(decimals))
-            fields = {"to": payee.address, "currency": code, "amount_minor": rng.randint(1, 50 * 10 ** decimals[code]), "memo": "demo"}
+            amount_minor = max(1, _usd_worth_in(code, Fraction(rng.randint(1, 5000), 100), decimals)) if code in MID_RATES_USD else rng.randint(1, 50 * 10 ** decimals[code])
             try:
-                sender.send("transfer", fields)
+                if len(tradable) >= 2 and code in tradable and rng.random() < 1 / 3:
+                    balances = client.account(payer.address_text)["balances"]
+                    source = max((c for c in tradable if c != code),
+                                 key=lambda c: Fraction(balances.get(c, {}).get("amount_minor", 0), 10 ** decimals[c]) * MID_RATES_USD[c])
+                    usd = Fraction(amount_minor, 10 ** decimals[code]) * MID_RATES_USD[code]
+                    fields = {"to": payee.address, "send_currency": source, "send_max_minor": _usd_worth_in(source, usd * Fraction(105, 100), decimals) + 1,
+                              "receive_currency": code, "receive_amount_minor": amount_minor, "memo": "demo"}
+                    sender.send("pay", fields)
+                else:
+                    sender.send("transfer", {"to": payee.address, "currency": code, "amount_minor": amount_minor, "memo": "demo"})
             except NodeUnreachable:
                 continue
 
+    minters = {code: DemoSender(client, chain_id, key, stats) for code, key in issuers.items()}
+
     def mint_now_and_then() -> None:
         rng = random.Random()
-        senders = {code: DemoSender(client, chain_id, key, stats) for code, key in issuers.items()}
+        senders = minters
         while not stop.wait(DEMO_MINT_INTERVAL_S):
             code = rng.choice(sorted(senders))
-            fields = {"to": rng.choice(users).address, "currency": code, "amount_minor": rng.randint(100, 1000) * 10 ** decimals[code]}
+            worth = _usd_worth_in(code, Fraction(rng.randint(100, 1000)), decimals) if code in MID_RATES_USD else rng.randint(100, 1000) * 10 ** decimals[code]
+            fields = {"to": rng.choice(users).address, "currency": code, "amount_minor": worth}
             try:
                 senders[code].send("mint", fields)
             except NodeUnreachable:
                 continue
 
+    def make_markets() -> None:
+        maker = DemoSender(client, chain_id, market_maker, stats)
+        pairs = [(sell, buy) for sell in tradable for buy in tradable if sell != buy]
+        while not stop.is_set():
+            try:
+                resting = {(o["sell_currency"], o["buy_currency"]) for o in client.offers(market_maker.address_text)}
+                for sell, buy in pairs:
+                    if (sell, buy) in resting or stop.is_set():
+                        continue
+                    amount_minor = _usd_worth_in(sell, Fraction(MARKET_OFFER_USD), decimals)
+                    if client.account(market_maker.address_text)["balances"].get(sell, {}).get("amount_minor", 0) < amount_minor:
+                        minters[sell].send("mint", {"to": market_maker.address, "currency": sell, "amount_minor": 10 * amount_minor})
+                    num, den = _minor_price(sell, buy, decimals)
+                    maker.send("offer_create", {"sell_currency": sell, "sell_amount_minor": amount_minor, "buy_currency": buy,
+                                                "price_num": num, "price_den": den})
+            except NodeUnreachable:
+                pass
+            stop.wait(MARKET_REFILL_INTERVAL_S)
+
     for payer in users:
         threading.Thread(target=pay_others, args=(payer,), daemon=True).start()
     threading.Thread(target=mint_now_and_then, daemon=True).start()
+    threading.Thread(target=make_markets, daemon=True).start()
 
 
 class BlockFollower:
@@ -253,18 +309,26 @@ class BlockFollower:
                 self.stats.commits.append((now, len(block["txs"])))
                 for tx in block["txs"]:
                     for event in tx["receipt"]["events"]:
-                        self.stats.payments.append((self.height, self._describe(event)))
+                        line = self._describe(event)
+                        if line is not None:
+                            self.stats.payments.append((self.height, line))
 
-    def _describe(self, event: dict) -> str:
+    def _describe(self, event: dict) -> str | None:
+        """One line for a payment-like event; None for the others (offers, controls, governance)."""
+        kind = event["kind"]
+        if kind not in ("transfer", "mint", "burn", "payment", "clawback"):
+            return None
         amount = format_amount(event["amount_minor"], self.decimals.get(event["currency"], 0))
         short = lambda address: address[:10] + "…"  # noqa: E731
-        if event["kind"] == "transfer":
-            return f"{short(event['from'])} → {short(event['to'])}  {amount} {event['currency']}"
-        if event["kind"] == "mint":
+        if kind == "mint":
             return f"mint {amount} {event['currency']} → {short(event['to'])}"
-        if event["kind"] == "burn":
+        if kind == "burn":
             return f"burn {amount} {event['currency']} by {short(event['from'])}"
-        return event["kind"]
+        line = f"{short(event['from'])} → {short(event['to'])}  {amount} {event['currency']}"
+        if kind == "payment":
+            sent = format_amount(event["sent_minor"], self.decimals.get(event["sent_currency"], 0))
+            line += f"  (paid {sent} {event['sent_currency']} through the book)"
+        return line if kind != "clawback" else "clawback " + line
 
 
 def render(network: Network, nodes: list[NodeProcess], client: Client, stats: DemoStats, demo: bool) -> Group:
@@ -276,7 +340,8 @@ def render(network: Network, nodes: list[NodeProcess], client: Client, stats: De
         committed_recent = sum(count for _, count in stats.commits)
         latencies = sorted(stats.latencies_ms)
         payments = list(stats.payments)
-        submitted, refused, last_refusal = stats.submitted, stats.refused, stats.last_refusal
+        submitted, refused = stats.submitted, sum(stats.refused.values())
+        top_refusals = ", ".join(f"{reason} ×{count}" for reason, count in stats.refused.most_common(2))
     if latencies:
         p50 = statistics.median(latencies)
         p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
@@ -288,7 +353,7 @@ def render(network: Network, nodes: list[NodeProcess], client: Client, stats: De
         f"[bold]height[/] {status['height']}",
         f"[bold]committed[/] {committed_recent / RATE_WINDOW_S:.1f} tx/s",
         f"[bold]submit→final[/] {latency}",
-        f"[bold]submitted[/] {submitted}  [bold]refused[/] {refused}" + (f" ({last_refusal})" if refused else ""),
+        f"[bold]submitted[/] {submitted}  [bold]refused[/] {refused}" + (f" ({top_refusals})" if refused else ""),
     )
     validators = Table(title="validators", title_justify="left", expand=True)
     for column in ("node", "api", "process", "height"):
