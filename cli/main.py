@@ -592,7 +592,8 @@ def gov_set_validator(key_path: Path, out: Path, node_url: str, validator_key: s
     if len(public_key) != 32:
         raise click.BadParameter("a validator key is 64 hexadecimal digits", param_hint="--validator-key")
     height = Client(node_url).status()["height"]
-    fields = {"validator_key": public_key, "validator_name": name, "power": power, "effective_height": height + in_blocks}
+    # It commits at height + 1 at the earliest; the chain counts the delay from the height it commits at.
+    fields = {"validator_key": public_key, "validator_name": name, "power": power, "effective_height": height + 1 + in_blocks}
     write_proposal(node_url, key_path, "gov_set_validator", fields, out)
 
 

@@ -3,8 +3,10 @@ well formed, that its roots match its contents, and that more than two thirds of
 validator set of its height signed its commit certificate.
 
 The validator set of a height is followed from genesis: each committed validator change is itself checked
-(its block's certificate, signed by the set of that block's height) before it is applied. A node that
-leaves a change out cannot make a wrong set pass: every header commits to its set (`validators_hash`)."""
+(its block's certificate, signed by the set of that block's height) before it is applied, and every header
+commits to its set (`validators_hash`), so a node that leaves a change out makes verification fail rather
+than pass. The usual light-client limit applies: validators that once held more than 2/3 of an old set
+could, long after leaving it, certify a false history from that point on."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from corridor import codec
 from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate
 from corridor.consensus.validators import Validator, ValidatorSet
+from corridor.ledger import limits
 from corridor.ledger.governance import validators_hash
 from corridor.hashing import merkle_root
 from corridor.ledger.block import Block, InvalidBlock
@@ -81,18 +84,18 @@ def verify_block_bundle(bundle: bytes, genesis: Genesis, validators: ValidatorEn
     return VerifiedBlock(header.height, block.hash, len(block.txs), signers, signed_power, validators.total_power, header.to_json(), block)
 
 
-def _apply_due(entries: ValidatorEntries, pending: list[tuple[int, bytes, str, int]], height: int) -> ValidatorEntries:
-    """The set after the pending changes effective at or before `height` (the chain's own rule: a removal
-    that would empty the set is skipped)."""
+def _apply_due(entries: ValidatorEntries, pending: dict[tuple[int, bytes], tuple[str, int]], height: int) -> ValidatorEntries:
+    """The set after the pending changes effective at or before `height`, applied as the chain applies them
+    (governance.end_block): in key order within a height, a removal that would empty the set skipped, an
+    addition past VALIDATORS_MAX skipped."""
     current = {key: (name, power) for key, name, power in entries}
-    for effective, key, name, power in sorted(item for item in pending if item[0] <= height):
-        if power == 0 and not (set(current) - {key}):
-            continue
+    for effective, key in sorted(item for item in pending if item[0] <= height):
+        name, power = pending.pop((effective, key))
         if power == 0:
-            current.pop(key, None)
-        else:
+            if set(current) - {key}:
+                current.pop(key, None)
+        elif key in current or len(current) < limits.VALIDATORS_MAX:
             current[key] = (name, power)
-    pending[:] = [item for item in pending if item[0] > height]
     return sorted((key, name, power) for key, (name, power) in current.items())
 
 
@@ -100,7 +103,7 @@ def follow_validator_set(fetch_bundle: Any, history: list[dict[str, Any]], genes
     """The validator set of `height`, followed from genesis through the committed validator changes in
     `history` (GET /v1/governance), each verified in its own certified block fetched with `fetch_bundle`."""
     entries = genesis_validators(genesis)
-    pending: list[tuple[int, bytes, str, int]] = []
+    pending: dict[tuple[int, bytes], tuple[str, int]] = {}  # a later change for the same height and key replaces an earlier one
     for item in history:
         if item["type"] != "gov_set_validator" or item["height"] >= height:
             continue
@@ -111,5 +114,5 @@ def follow_validator_set(fetch_bundle: Any, history: list[dict[str, Any]], genes
         body = verified.block.txs[item["index"]].body
         if not isinstance(body, GovSetValidator):
             raise VerificationError(f"block {item['height']} holds no validator change at index {item['index']}")
-        pending.append((body.effective_height, body.validator_key, body.validator_name, body.power))
+        pending[(body.effective_height, body.validator_key)] = (body.validator_name, body.power)
     return _apply_due(entries, pending, height)

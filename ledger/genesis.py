@@ -97,7 +97,7 @@ def parse_genesis(document: Any) -> Genesis:
         _require(type(item["name"]) is str and 0 < len(item["name"]) <= 64, "a validator name is 1-64 characters")
         key = _hex_bytes(item["public_key"], 32, f"validator {item['name']} public_key")
         validators.append(GenesisValidator(item["name"], key, _int(item["power"], "validator power", 1, 2**32)))
-    _require(len(validators) > 0, "genesis needs at least one validator")
+    _require(0 < len(validators) <= limits.VALIDATORS_MAX, f"genesis needs 1 to {limits.VALIDATORS_MAX} validators")
     _require(len({v.public_key for v in validators}) == len(validators), "a validator key appears twice")
     currencies: dict[str, Currency] = {}
     for item in document["currencies"]:

@@ -8,7 +8,8 @@ State:
 The state after block h holds, in v/, the validator set that signs block h + 1: at the end of block h the
 changes scheduled for h + 1 are applied (`end_block`). A change commits at least VALIDATOR_CHANGE_DELAY_MIN
 blocks before it takes effect, so every node knows the set of a height before that height starts. A
-change that would leave the set empty is skipped when it falls due.
+change that would leave the set empty, or grow it past VALIDATORS_MAX (a quorum must fit in one governance
+transaction), is skipped when it falls due.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def apply_set_validator(state: State, sender: bytes, tx: GovSetValidator, contex
     delay = tx.effective_height - context.height
     if not limits.VALIDATOR_CHANGE_DELAY_MIN <= delay <= limits.VALIDATOR_CHANGE_DELAY_MAX:
         return refused(Refusal.BAD_EFFECTIVE_HEIGHT)
+    if tx.power and state.get_record(validator_key(tx.validator_key)) is None and len(validators_in(state)) >= limits.VALIDATORS_MAX:
+        return refused(Refusal.TOO_MANY_VALIDATORS)
     # After this point the change must succeed.
     state.put_record(scheduled_prefix(tx.effective_height) + tx.validator_key, {"name": tx.validator_name, "power": tx.power})
     return applied({"kind": "validator_change_scheduled", "validator_key": tx.validator_key, "validator_name": tx.validator_name,
@@ -111,9 +114,13 @@ def end_block(state: State, height: int) -> list[dict[str, Any]]:
     for key, record in list(state.iterate(scheduled_prefix(height + 1))):
         public_key = key[-PUBLIC_KEY_BYTES:]
         state.put_record(key, None)
-        remaining = [entry for entry in validators_in(state) if entry[0] != public_key]
+        current = validators_in(state)
+        remaining = [entry for entry in current if entry[0] != public_key]
         if record["power"] == 0 and not remaining:
             events.append({"kind": "validator_change_skipped", "validator_key": public_key, "reason": "the set would be empty"})
+            continue
+        if record["power"] and len(remaining) == len(current) and len(current) >= limits.VALIDATORS_MAX:
+            events.append({"kind": "validator_change_skipped", "validator_key": public_key, "reason": "the set is full"})
             continue
         put_validator(state, public_key, record["name"], record["power"])
         events.append({"kind": "validator_changed", "validator_key": public_key, "validator_name": record["name"],

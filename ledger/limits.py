@@ -13,6 +13,7 @@ PRICE_TERM_MAX = 2**63 - 1  # numerator and denominator of an offer's price
 BOOK_WALK_OFFERS_MAX = 100  # resting offers one offer or payment may touch
 PAYMENT_INTERMEDIATES_MAX = 8  # currencies a payment tries as its one intermediate
 GOVERNANCE_SIGNATURES_MAX = 32  # validators' signatures one governance transaction may carry
+VALIDATORS_MAX = GOVERNANCE_SIGNATURES_MAX  # larger, and a quorum could no longer sign governance
 VALIDATOR_POWER_MAX = 2**32
 VALIDATOR_CHANGE_DELAY_MIN = 2  # blocks between a validator change committing and taking effect
 VALIDATOR_CHANGE_DELAY_MAX = 100_000

@@ -44,6 +44,7 @@ class Refusal(enum.IntEnum):
     GOVERNANCE_QUORUM_MISSING = 32
     CURRENCY_EXISTS = 33
     BAD_EFFECTIVE_HEIGHT = 34
+    TOO_MANY_VALIDATORS = 35
 
     @property
     def code(self) -> str:
@@ -89,5 +90,6 @@ SENTENCES = {
     Refusal.GOVERNANCE_QUORUM_MISSING: "Governance needs signatures of validators holding more than 2/3 of the voting power.",
     Refusal.CURRENCY_EXISTS: "A currency with this code is already registered.",
     Refusal.BAD_EFFECTIVE_HEIGHT: "A validator change takes effect between 2 and 100,000 blocks after it commits.",
+    Refusal.TOO_MANY_VALIDATORS: "The validator set is full: a quorum's signatures must fit in one governance transaction.",
 }
 assert set(SENTENCES) == set(Refusal)

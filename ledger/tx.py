@@ -487,6 +487,8 @@ def decode_tx(raw: bytes) -> SignedTx:
             raise TxError(Refusal.BAD_SIGNATURE, f"governance carries 1 to {limits.GOVERNANCE_SIGNATURES_MAX} validator signatures of 96 bytes")
         if len({s[:PUBLIC_KEY_BYTES] for s in signatures}) != len(signatures) or signatures != sorted(signatures):
             raise TxError(Refusal.BAD_SIGNATURE, "governance signatures are distinct and sorted by validator key")
+        if body.signer not in {s[:PUBLIC_KEY_BYTES] for s in signatures}:
+            raise TxError(Refusal.BAD_SIGNATURE, "the proposer of a governance transaction (its signer) signs it too")
         return SignedTx(body, tuple(signatures), raw, sha256(raw), address_of(body.signer))
     if any(len(s) != SIGNATURE_BYTES for s in signatures):
         raise TxError(Refusal.BAD_SIGNATURE, f"every signature must be {SIGNATURE_BYTES} bytes")

@@ -273,6 +273,7 @@ def test_refusal_codes_are_stable_numbers() -> None:
         ("governance_quorum_missing", 32),
         ("currency_exists", 33),
         ("bad_effective_height", 34),
+        ("too_many_validators", 35),
     ]
     assert all(r.sentence.endswith(".") for r in Refusal)
 
