@@ -388,20 +388,26 @@ _issuer_pause_command("unpause", False, "Resume a paused currency.")
 
 @issuer.command("policy")
 @issuer_options
-@click.option("--max-transfer", default="0", show_default=True, help="Largest single payment in major units (0: no cap).")
-@click.option("--travel-rule-threshold", default="0", show_default=True,
-              help="Above this amount a payment must carry a travel-rule hash (0: never).")
-@click.option("--distributors-only/--open-distribution", default=False, show_default=True,
-              help="Only licensed distributors receive new coins and redeem.")
+@click.option("--max-transfer", default=None, help="Largest single payment in major units (0: no cap). [default: unchanged]")
+@click.option("--travel-rule-threshold", default=None,
+              help="Above this amount a payment must carry a travel-rule hash (0: never). [default: unchanged]")
+@click.option("--distributors-only/--open-distribution", default=None,
+              help="Only licensed distributors receive new coins and redeem. [default: unchanged]")
 @guarded
-def issuer_policy(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, max_transfer: str,
-                  travel_rule_threshold: str, distributors_only: bool) -> None:
-    """Set the currency's payment cap, travel-rule threshold and distribution model (all at once)."""
+def issuer_policy(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, max_transfer: str | None,
+                  travel_rule_threshold: str | None, distributors_only: bool | None) -> None:
+    """Change the currency's payment cap, travel-rule threshold or distribution model; what is not given
+    stays as it is."""
     client, key = Client(node_url), load_key(key_path)
     code = currency.upper()
-    decimals = client.currency(code)["decimals"]
-    fields = {"currency": code, "transfer_max_minor": parse_amount(max_transfer, decimals),
-              "travel_rule_threshold_minor": parse_amount(travel_rule_threshold, decimals), "distributors_only": distributors_only}
+    info = client.currency(code)
+    decimals = info["decimals"]
+    fields = {
+        "currency": code,
+        "transfer_max_minor": info["transfer_max_minor"] if max_transfer is None else parse_amount(max_transfer, decimals),
+        "travel_rule_threshold_minor": info["travel_rule_threshold_minor"] if travel_rule_threshold is None else parse_amount(travel_rule_threshold, decimals),
+        "distributors_only": info["distributors_only"] if distributors_only is None else distributors_only,
+    }
     submit_and_render(client, key, "set_policy", fields, wait, as_json)
 
 

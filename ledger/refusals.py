@@ -45,6 +45,7 @@ class Refusal(enum.IntEnum):
     CURRENCY_EXISTS = 33
     BAD_EFFECTIVE_HEIGHT = 34
     TOO_MANY_VALIDATORS = 35
+    ISSUER_ACCOUNT = 36
 
     @property
     def code(self) -> str:
@@ -91,5 +92,6 @@ SENTENCES = {
     Refusal.CURRENCY_EXISTS: "A currency with this code is already registered.",
     Refusal.BAD_EFFECTIVE_HEIGHT: "A validator change takes effect between 2 and 100,000 blocks after it commits.",
     Refusal.TOO_MANY_VALIDATORS: "The validator set is full: a quorum's signatures must fit in one governance transaction.",
+    Refusal.ISSUER_ACCOUNT: "The issuer's own account is exempt from allow-lists, freezes and clawbacks.",
 }
 assert set(SENTENCES) == set(Refusal)

@@ -130,6 +130,8 @@ def apply_set_authorization(state: State, sender: bytes, tx: SetAuthorization, c
     currency, refusal = _issued_by(state, sender, tx.currency)
     if currency is None:
         return refused(refusal)
+    if tx.account == currency.issuer:
+        return refused(Refusal.ISSUER_ACCOUNT)
     # After this point the change must succeed.
     state.put_holder(tx.account, tx.currency, replace(state.get_holder(tx.account, tx.currency), authorized=tx.enabled))
     return applied({"kind": "authorized" if tx.enabled else "deauthorized", "currency": tx.currency, "account": tx.account})
@@ -140,6 +142,8 @@ def apply_set_frozen(state: State, sender: bytes, tx: SetFrozen, context: BlockC
     currency, refusal = _issued_by(state, sender, tx.currency)
     if currency is None:
         return refused(refusal)
+    if tx.account == currency.issuer:
+        return refused(Refusal.ISSUER_ACCOUNT)
     # After this point the change must succeed.
     state.put_holder(tx.account, tx.currency, replace(state.get_holder(tx.account, tx.currency), frozen=tx.enabled))
     return applied(
@@ -152,6 +156,10 @@ def apply_clawback(state: State, sender: bytes, tx: Clawback, context: BlockCont
     currency, refusal = _issued_by(state, sender, tx.currency)
     if currency is None:
         return refused(refusal)
+    if currency.paused:
+        return refused(Refusal.CURRENCY_PAUSED)
+    if tx.account == currency.issuer:
+        return refused(Refusal.ISSUER_ACCOUNT)
     if not state.get_holder(tx.account, tx.currency).frozen:
         return refused(Refusal.ACCOUNT_NOT_FROZEN)
     balance_minor = state.get_balance(tx.account, tx.currency)

@@ -274,6 +274,7 @@ def test_refusal_codes_are_stable_numbers() -> None:
         ("currency_exists", 33),
         ("bad_effective_height", 34),
         ("too_many_validators", 35),
+        ("issuer_account", 36),
     ]
     assert all(r.sentence.endswith(".") for r in Refusal)
 
