@@ -27,9 +27,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-## sim-long: the consensus simulator on many more seeds per cluster size (make sim-long SEEDS=20000)
+## sim-long: the consensus simulator on many more seeds per cluster size (make sim-long SEEDS=20000 START=100000)
 sim-long: $(VENV)/.installed-test
-	CORRIDOR_SIM_SEEDS=$(or $(SEEDS),10000) $(BIN)/python -m pytest tests/sim/test_random_schedules.py -q
+	CORRIDOR_SIM_SEEDS=$(or $(SEEDS),10000) CORRIDOR_SIM_SEED_START=$(or $(START),0) $(BIN)/python -m pytest tests/sim/test_random_schedules.py -q
 
 clean-devnet:
 	rm -rf .corridor-devnet

@@ -20,6 +20,8 @@ from corridor import codec
 from corridor.consensus.core import Resume, Step
 
 STEP_ORDER = {"proposal": 0, "prevote": 1, "precommit": 2}
+RESEND_ROUNDS_MAX = 16  # rounds of one height whose signed messages are kept for resending
+SAFETY_STATE_BYTES_MAX = 64 * 1024
 
 
 class DoubleSignRefused(Exception):
@@ -49,36 +51,38 @@ class SignedRecord:
 
 @dataclass(frozen=True, slots=True)
 class SafetyState:
-    """What is persisted: every message signed in the last (height, round) signed in, in order, and the
-    lock (the last non-nil precommit)."""
+    """What is persisted: every message signed at the last height signed at (of its last RESEND_ROUNDS_MAX
+    rounds), in order, and the lock (the last non-nil precommit). The messages of earlier rounds matter
+    too: the others may still be waiting in an earlier round for a vote of ours that was lost."""
 
-    round_records: tuple[SignedRecord, ...]
+    height_records: tuple[SignedRecord, ...]
     lock: SignedRecord | None
 
     @property
     def last(self) -> SignedRecord | None:
-        return self.round_records[-1] if self.round_records else None
+        return self.height_records[-1] if self.height_records else None
 
     def to_bytes(self) -> bytes:
-        return codec.encode([[r.to_bytes() for r in self.round_records], None if self.lock is None else self.lock.to_bytes()])
+        return codec.encode([[r.to_bytes() for r in self.height_records], None if self.lock is None else self.lock.to_bytes()])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SafetyState:
-        records, lock = codec.decode(raw, 8192)
+        records, lock = codec.decode(raw, SAFETY_STATE_BYTES_MAX)
         return cls(tuple(SignedRecord.from_bytes(r) for r in records), None if lock is None else SignedRecord.from_bytes(lock))
 
     def resume_point(self, height: int) -> tuple[Resume | None, tuple[SignedRecord, ...]]:
-        """Where a core restarting at `height` resumes, and the messages it signed in that round (to be
-        fed back to it and sent again), or (None, ()) when it signed nothing at this height."""
+        """Where a core restarting at `height` resumes (the last round it signed in, past its last
+        signature there), and every message it signed at this height (to be fed back to it and sent
+        again), or (None, ()) when it signed nothing at this height."""
         last = self.last
         if last is None or last.height != height:
             return None, ()
-        steps = {record.step for record in self.round_records}
+        steps = {record.step for record in self.height_records if record.round == last.round}
         step = Step.PRECOMMIT if "precommit" in steps else Step.PREVOTE if "prevote" in steps else Step.PROPOSE
         lock = None
         if self.lock is not None and self.lock.height == height:
             lock = (self.lock.round, self.lock.block_hash)
-        return Resume(height, last.round, step, lock), self.round_records
+        return Resume(height, last.round, step, lock), self.height_records
 
 
 EMPTY_SAFETY_STATE = SafetyState((), None)
@@ -128,8 +132,8 @@ class SafetyGuard:
         signature = self._sign(message)
         record = SignedRecord(height, round_number, step, block_hash, signature)
         lock = record if step == "precommit" and block_hash else self.state.lock
-        same_round = last is not None and (last.height, last.round) == (height, round_number)
-        state = SafetyState((*self.state.round_records, record) if same_round else (record,), lock)
+        kept = tuple(r for r in self.state.height_records if r.height == height and r.round > round_number - RESEND_ROUNDS_MAX)
+        state = SafetyState((*kept, record), lock)
         self._store.save(state)
         self.state = state
         return signature

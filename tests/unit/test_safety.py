@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from corridor.consensus.core import Resume, Step
-from corridor.consensus.safety import DoubleSignRefused, MemorySafetyStore, SafetyGuard, SafetyState
+from corridor.consensus.safety import RESEND_ROUNDS_MAX, DoubleSignRefused, MemorySafetyStore, SafetyGuard, SafetyState
 from corridor.ledger.genesis import Genesis
 from corridor.ledger.store import Store
 from corridor.node.runner import StoreSafety
@@ -85,19 +85,29 @@ def test_a_restarted_guard_still_refuses_and_keeps_its_lock(guards: GuardFactory
         sign(restarted, 7, 2, "prevote", B2)
     resume, records = restarted.state.resume_point(7)
     assert resume == Resume(7, 2, Step.PREVOTE, (1, B1))
-    assert [(r.round, r.step, r.block_hash) for r in records] == [(2, "prevote", B1)]
+    assert [(r.round, r.step, r.block_hash) for r in records] == [(1, "precommit", B1), (2, "prevote", B1)]
     assert restarted.state.resume_point(8) == (None, ())
 
 
-def test_every_message_of_the_last_round_is_kept_for_resending(guards: GuardFactory) -> None:
+def test_every_message_of_the_height_is_kept_for_resending(guards: GuardFactory) -> None:
     guard = guards.guard()
+    sign(guard, 8, 3, "precommit", B1)
     sign(guard, 9, 0, "prevote", B1)
     sign(guard, 9, 1, "proposal", B2)
     sign(guard, 9, 1, "prevote", B2)
     sign(guard, 9, 1, "precommit", B2)
     resume, records = guards.guard().state.resume_point(9)
     assert resume == Resume(9, 1, Step.PRECOMMIT, (1, B2))
-    assert [r.step for r in records] == ["proposal", "prevote", "precommit"]
+    assert [(r.round, r.step) for r in records] == [(0, "prevote"), (1, "proposal"), (1, "prevote"), (1, "precommit")]
+
+
+def test_only_the_last_rounds_of_a_height_are_kept() -> None:
+    guard = SafetyGuard(MemorySafetyStore(), KEYS["validator"].sign)
+    for round_number in range(40):
+        sign(guard, 2, round_number, "prevote", b"")
+    _, records = guard.state.resume_point(2)
+    assert [r.round for r in records] == list(range(40 - RESEND_ROUNDS_MAX, 40))
+    assert len(SafetyState.from_bytes(guard.state.to_bytes()).height_records) == RESEND_ROUNDS_MAX
 
 
 def test_a_nil_precommit_does_not_replace_the_lock() -> None:
