@@ -51,6 +51,7 @@ class NodeConfig:
     p2p_port: int
     peers: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    p2p_delay_ms: int = 0  # fault layer: hold outgoing peer messages this long (benchmarks of distant validators)
 
     @property
     def genesis_path(self) -> Path:
@@ -72,7 +73,7 @@ class NodeConfig:
         return {
             "moniker": self.moniker,
             "api": {"host": self.api_host, "port": self.api_port},
-            "p2p": {"host": self.p2p_host, "port": self.p2p_port},
+            "p2p": {"host": self.p2p_host, "port": self.p2p_port, **({"delay_ms": self.p2p_delay_ms} if self.p2p_delay_ms else {})},
             "peers": list(self.peers),
         }
 
@@ -94,6 +95,7 @@ def load_config(home: Path) -> NodeConfig:
             p2p_host=str(document["p2p"]["host"]),
             p2p_port=int(document["p2p"]["port"]),
             peers=tuple(str(peer) for peer in document.get("peers", [])),
+            p2p_delay_ms=int(document["p2p"].get("delay_ms", 0)),
         )
     except FileNotFoundError as exc:
         raise ConfigError(f"{path} does not exist; create a node home with 'corridor testnet'") from exc

@@ -59,7 +59,7 @@ class PeerConnection:
     peer_key: bytes
     dialer_key: bytes
     ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse
-    outbox: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(OUTBOX_MESSAGES_MAX))
+    outbox: asyncio.Queue[tuple[float, bytes]] = field(default_factory=lambda: asyncio.Queue(OUTBOX_MESSAGES_MAX))
     dropped: int = 0
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -77,7 +77,10 @@ class Transport:
         peer_addresses: tuple[str, ...],
         on_message: Callable[[bytes, str, Any], None],
         on_connect: Callable[[bytes], None],
+        delay_ms: int = 0,
     ) -> None:
+        """`delay_ms` holds every outgoing frame that long before sending it (order kept): a fault layer
+        that emulates distant validators, since this kernel has no netem. 0 in production."""
         self._chain_id = chain_id
         self._key = node_key
         self._validator_keys = validator_keys - {node_key.public_key}
@@ -85,6 +88,7 @@ class Transport:
         self._peer_addresses = peer_addresses
         self._on_message = on_message
         self._on_connect = on_connect
+        self._delay_s = delay_ms / 1000
         self._connections: dict[bytes, PeerConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
@@ -143,7 +147,7 @@ class Transport:
 
     def _enqueue(self, connection: PeerConnection, frame: bytes) -> None:
         try:
-            connection.outbox.put_nowait(frame)
+            connection.outbox.put_nowait((asyncio.get_running_loop().time() + self._delay_s, frame))
         except asyncio.QueueFull:
             connection.dropped += 1
             self.messages_dropped += 1
@@ -215,8 +219,11 @@ class Transport:
 
     async def _write(self, connection: PeerConnection) -> None:
         try:
+            loop = asyncio.get_running_loop()
             while True:
-                frame = await connection.outbox.get()
+                due, frame = await connection.outbox.get()
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
                 await connection.ws.send_bytes(frame)
         except (ConnectionError, aiohttp.ClientError, RuntimeError):
             await connection.ws.close()

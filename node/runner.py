@@ -71,7 +71,8 @@ class StoreSafety:
 class Runner:
     """Drives consensus for one validator over the chain and the peer transport."""
 
-    def __init__(self, chain: Chain, node_key: KeyPair, p2p_host: str, p2p_port: int, peers: tuple[str, ...], timeouts: TimeoutConfig = TimeoutConfig()) -> None:
+    def __init__(self, chain: Chain, node_key: KeyPair, p2p_host: str, p2p_port: int, peers: tuple[str, ...],
+                 timeouts: TimeoutConfig = TimeoutConfig(), p2p_delay_ms: int = 0) -> None:
         self.chain = chain
         self._key = node_key
         self._chain_id = chain.chain_id
@@ -88,6 +89,7 @@ class Runner:
             peers,
             on_message=lambda peer, kind, payload: self._post("peer", (peer, kind, payload)),
             on_connect=lambda peer: self._post("connected", peer),
+            delay_ms=p2p_delay_ms,
         )
         self.core = self._fresh_core()
         self._executed: dict[bytes, ExecutedBlock] = {}

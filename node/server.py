@@ -30,7 +30,7 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
         chain = Chain(store, genesis.chain_id, config.limits)
         if chain.validator_set().get(node_key.public_key) is None:
             log.warning("this node's key is not in the current validator set: it follows the chain without voting")
-        consensus = Runner(chain, node_key, config.p2p_host, config.p2p_port, config.peers)
+        consensus = Runner(chain, node_key, config.p2p_host, config.p2p_port, config.peers, p2p_delay_ms=config.p2p_delay_ms)
         runner = web.AppRunner(make_app(chain, consensus, config), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, config.api_host, config.api_port, reuse_address=True)
