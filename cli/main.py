@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from corridor.client.http import ApiError, Client, NodeUnreachable
-from corridor.client.proposal import Proposal, ProposalFileError, create_governance, create_swap
+from corridor.client.proposal import Proposal, ProposalFileError, chain_decimals, create_governance, create_swap
 from corridor.keys import AddressError, KeyFileError, KeyPair, load_key, parse_address, save_key
 from corridor.ledger.amounts import AmountError, format_amount, format_price, parse_amount, parse_price
 from corridor.ledger.genesis import GenesisError
@@ -505,11 +505,12 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
 @click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your key file.")
 @click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
+@node_option
 @guarded
-def swap_sign(path: Path, key_path: Path, yes: bool) -> None:
-    """Show the swap's terms and add your signature."""
+def swap_sign(path: Path, key_path: Path, yes: bool, node_url: str) -> None:
+    """Show the swap's terms (amounts in the chain's units) and add your signature."""
     proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe())
+    click.echo(proposal.describe(chain_decimals(Client(node_url))))
     if not yes:
         click.confirm("Sign this swap?", abort=True)
     proposal.sign(key)
@@ -555,7 +556,7 @@ def proposal_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def write_proposal(node_url: str, key_path: Path, type_name: str, fields: dict[str, Any], out: Path) -> None:
     proposal = create_governance(Client(node_url), load_key(key_path), type_name, fields)
     proposal.save(out)
-    click.echo(proposal.describe())
+    click.echo(proposal.describe(chain_decimals(Client(node_url))))
     click.echo(f"written to {out}; each validator signs it with: corridor gov sign {out} --key NODE_KEY")
 
 
@@ -607,11 +608,12 @@ def gov_set_validator(key_path: Path, out: Path, node_url: str, validator_key: s
 @click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your validator's node key.")
 @click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
+@node_option
 @guarded
-def gov_sign(path: Path, key_path: Path, yes: bool) -> None:
+def gov_sign(path: Path, key_path: Path, yes: bool, node_url: str) -> None:
     """Show a proposal's terms and add your validator's signature."""
     proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe())
+    click.echo(proposal.describe(chain_decimals(Client(node_url))))
     if not yes:
         click.confirm("Sign this proposal?", abort=True)
     proposal.sign(key)

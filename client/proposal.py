@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from corridor import codec
-from corridor.client.http import Client
+from corridor.client.http import Client, NodeUnreachable
 from corridor.keys import KeyPair, address_of, format_address, verify_signature
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.tx import FIELDS, SignedTx, Swap, TxBody, assemble_tx, body_to_map, build_body, is_governance, signing_bytes
@@ -29,7 +29,6 @@ class ProposalFileError(ValueError):
 class Proposal:
     chain_id: str
     body: TxBody
-    decimals: dict[str, int]
     signatures: dict[bytes, bytes] = field(default_factory=dict)
 
     @property
@@ -49,14 +48,21 @@ class Proposal:
             return assemble_tx(self.body, [key + signature for key, signature in self.signatures.items()])
         return assemble_tx(self.body, [self.signatures[self.body.signer], self.signatures[self.body.counterparty]])
 
-    def describe(self) -> str:
+    def describe(self, decimals: dict[str, int] | None = None) -> str:
+        """The terms in words. Amounts are shown in major units with `decimals` read from the chain (never
+        from the file, which nobody signs), or in minor units when they are not known."""
         body = self.body
+
+        def amount(minor: int, code: str) -> str:
+            if decimals is not None and code in decimals:
+                return f"{format_amount(minor, decimals[code])} {code}"
+            return f"{minor} minor units of {code}"
+
         if isinstance(body, Swap):
-            give = format_amount(body.give_amount_minor, self.decimals[body.give_currency])
-            get = format_amount(body.get_amount_minor, self.decimals[body.get_currency])
+            give, get = amount(body.give_amount_minor, body.give_currency), amount(body.get_amount_minor, body.get_currency)
             a, b = format_address(address_of(body.signer)), format_address(address_of(body.counterparty))
-            return (f"swap on {self.chain_id}: {a} gives {give} {body.give_currency} to {b}, "
-                    f"which gives {get} {body.get_currency} back; valid until height {body.expiry_height}")
+            return (f"swap on {self.chain_id}: {a} gives {give} to {b}, "
+                    f"which gives {get} back; valid until height {body.expiry_height}")
         fields = {name: FIELDS[name].to_json(value) for name, value in body_to_map(body).items() if name not in ("signer", "nonce")}
         return f"{body.TYPE} on {self.chain_id} (governance nonce {body.nonce}): {json.dumps(fields)}"
 
@@ -65,9 +71,7 @@ class Proposal:
             "chain_id": self.chain_id,
             "type": self.body.TYPE,
             "body": codec.encode(body_to_map(self.body)).hex(),
-            "decimals": self.decimals,
             "signatures": {key.hex(): sig.hex() for key, sig in self.signatures.items()},
-            "terms": self.describe(),
         }
         Path(path).write_text(json.dumps(document, indent=2) + "\n")
 
@@ -80,7 +84,7 @@ class Proposal:
             document = json.loads(raw)
             body_map = codec.decode(bytes.fromhex(document["body"]), PROPOSAL_FILE_BYTES_MAX)
             body = build_body(document["type"], body_map, fill_defaults=False)
-            proposal = cls(document["chain_id"], body, {str(k): int(v) for k, v in document["decimals"].items()})
+            proposal = cls(document["chain_id"], body)
             for key_hex, sig_hex in document["signatures"].items():
                 key, signature = bytes.fromhex(key_hex), bytes.fromhex(sig_hex)
                 if not verify_signature(key, signing_bytes(proposal.chain_id, body), signature):
@@ -93,10 +97,6 @@ class Proposal:
         return proposal
 
 
-def _decimals(client: Client) -> dict[str, int]:
-    return {c["code"]: c["decimals"] for c in client.currencies()}
-
-
 def create_swap(client: Client, key: KeyPair, counterparty: bytes, give_currency: str, give_minor: int,
                 get_currency: str, get_minor: int, expires_in_blocks: int) -> Proposal:
     """A swap from `key`'s account, signed by it, expiring `expires_in_blocks` after the current height."""
@@ -107,7 +107,7 @@ def create_swap(client: Client, key: KeyPair, counterparty: bytes, give_currency
         "get_currency": get_currency, "get_amount_minor": get_minor,
         "expiry_height": status["height"] + expires_in_blocks,
     })
-    proposal = Proposal(status["chain_id"], body, _decimals(client))
+    proposal = Proposal(status["chain_id"], body)
     proposal.sign(key)
     return proposal
 
@@ -116,6 +116,14 @@ def create_governance(client: Client, key: KeyPair, type_name: str, fields: dict
     """A governance proposal with the chain's next governance nonce, signed by `key` (a validator's key)."""
     status = client.status()
     body = build_body(type_name, {"signer": key.public_key, "nonce": client.governance()["next_nonce"], **fields})
-    proposal = Proposal(status["chain_id"], body, _decimals(client))
+    proposal = Proposal(status["chain_id"], body)
     proposal.sign(key)
     return proposal
+
+
+def chain_decimals(client: Client) -> dict[str, int] | None:
+    """Every currency's decimals as the node says, or None when no node answers."""
+    try:
+        return {c["code"]: c["decimals"] for c in client.currencies()}
+    except NodeUnreachable:
+        return None

@@ -133,6 +133,7 @@ class Fill:
     paid_minor: int = 0
     events: list = None  # type: ignore[assignment]
     exhausted: bool = False  # the book ran out of usable offers (or the walk hit its limit)
+    walked: int = 0  # resting offers touched
 
     def __post_init__(self) -> None:
         if self.events is None:
@@ -147,6 +148,7 @@ def take(
     want_minor: int | None,
     pay_max_minor: int,
     limit_price: tuple[int, int] | None = None,
+    offers_max: int = limits.BOOK_WALK_OFFERS_MAX,
 ) -> Fill:
     """Buy `want_currency` from the offers selling it for `pay_currency`, best first.
 
@@ -157,14 +159,15 @@ def take(
     The taker's balance is not touched either: the caller has locked or debited `pay_currency`.
     """
     fill = Fill()
-    walked = 0
-    for offer in list(book(state, want_currency, pay_currency)):
+    # The walk reads the book lazily; it only ever rewrites the offer under its cursor, which the
+    # iteration has already passed (State.iterate does not see writes made while it runs).
+    for offer in book(state, want_currency, pay_currency):
         if want_minor is not None and fill.taken_minor == want_minor:
             return fill
-        if walked == limits.BOOK_WALK_OFFERS_MAX:
+        if fill.walked == offers_max:
             fill.exhausted = True
             return fill
-        walked += 1
+        fill.walked += 1
         if limit_price is not None and limit_price[0] * offer.price_num > limit_price[1] * offer.price_den:
             return fill  # this offer and all after it are worse than the taker's limit
         if offer.owner == taker or not _tradable(state, offer):

@@ -304,18 +304,20 @@ def apply_offer_cancel(state: State, sender: bytes, tx: OfferCancel, context: Bl
     return applied(fx.remove_offer_and_refund(state, offer))
 
 
-def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None) -> tuple[int, list[dict[str, Any]]] | None:
+def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None, budget_minor: int) -> tuple[int, list[dict[str, Any]]] | None:
     """Fill the payment in `state` (a throwaway overlay) along one route: its cost and the fills' events,
-    or None if the book cannot deliver the amount within the sender's maximum."""
+    or None if the book cannot deliver the amount for at most `budget_minor`. Both legs of a route
+    together touch at most BOOK_WALK_OFFERS_MAX resting offers."""
     if via is None:
-        fill = fx.take(state, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, tx.send_max_minor)
+        fill = fx.take(state, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, budget_minor)
         return (fill.paid_minor, fill.events) if fill.taken_minor == tx.receive_amount_minor else None
     if refusal_to_send(state, via, sender) or refusal_to_receive(state, via, sender):
         return None
     second = fx.take(state, sender, tx.receive_currency, via.code, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
     if second.taken_minor != tx.receive_amount_minor:
         return None
-    first = fx.take(state, sender, via.code, tx.send_currency, second.paid_minor, tx.send_max_minor)
+    offers_left = limits.BOOK_WALK_OFFERS_MAX - second.walked
+    first = fx.take(state, sender, via.code, tx.send_currency, second.paid_minor, budget_minor, offers_max=offers_left)
     if first.taken_minor != second.paid_minor:
         return None
     return first.paid_minor, first.events + second.events
@@ -338,16 +340,16 @@ def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Ou
         for key, record in state.iterate(b"c/")
         if (currency := Currency(**record)).code not in (tx.send_currency, tx.receive_currency)
     ][: limits.PAYMENT_INTERMEDIATES_MAX]
+    routes = [None, *intermediates]
     best: tuple[int, State, str, list[dict[str, Any]]] | None = None
-    for via in [None, *intermediates]:
+    for via in routes:
         trial = state.child()
-        route = _route_cost(trial, sender, tx, via)
+        route = _route_cost(trial, sender, tx, via, tx.send_max_minor)
         if route is not None and (best is None or route[0] < best[0]):
             best = (route[0], trial, "" if via is None else via.code, route[1])
     if best is None:
-        direct = state.child()
-        fill = fx.take(direct, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
-        return refused(Refusal.SEND_MAX_EXCEEDED if fill.taken_minor == tx.receive_amount_minor else Refusal.BOOK_TOO_THIN)
+        deliverable = any(_route_cost(state.child(), sender, tx, via, limits.AMOUNT_MINOR_MAX) is not None for via in routes)
+        return refused(Refusal.SEND_MAX_EXCEEDED if deliverable else Refusal.BOOK_TOO_THIN)
     cost_minor, trial, via_code, fill_events = best
     refusal = _leg_policy(send, cost_minor, tx.travel_rule_hash)
     if refusal is not None:
