@@ -130,6 +130,10 @@ class State:
         self._values[key] = value
         self._dirty.add(key)
 
+    def forget_reads(self) -> None:
+        """Drop the cached values this overlay only read (not wrote), so they are read from the base again."""
+        self._values = {key: self._values[key] for key in self._dirty}
+
     def commit(self) -> None:
         """Push this overlay's writes into the parent overlay."""
         assert isinstance(self._base, State), "only a child overlay commits into a parent"

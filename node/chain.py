@@ -145,7 +145,7 @@ class Chain:
 
     def _forget(self, committed: list[SignedTx], left_out: list[LeftOut]) -> None:
         """Take committed and left-out transactions out of the mempool; report every one that is refused."""
-        dropped = self.mempool.remove_committed(committed + [item.tx for item in left_out], self.clock_ms())
+        dropped = self.mempool.remove_committed(committed, self.clock_ms(), [item.tx for item in left_out])
         for item in [*left_out, *dropped]:
             self._reject(item.tx.hash, item.refusal)
 

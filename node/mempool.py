@@ -12,6 +12,7 @@ transaction is re-applied; those that no longer apply are dropped and reported.
 from __future__ import annotations
 
 import collections
+import itertools
 from dataclasses import dataclass
 
 from corridor.ledger.refusals import Refusal
@@ -92,9 +93,23 @@ class Mempool:
             result.append(tx)
         return result
 
-    def remove_committed(self, committed: list[SignedTx], now_ms: int) -> list[Dropped]:
-        """Forget `committed`, rebuild the pending state on the new tip, and drop what no longer applies."""
-        for tx in committed:
+    def remove_committed(self, committed: list[SignedTx], now_ms: int, dropped: list[SignedTx] = ()) -> list[Dropped]:
+        """Forget `committed` (now in the store) and `dropped`, and drop what no longer applies.
+
+        When the block committed exactly the oldest pending transactions, in admission order (what this
+        node proposes, and what it holds in the order the proposer does), the pending state is still
+        right as it is: it is the committed state plus the remaining transactions. Otherwise it is
+        rebuilt on the new tip by re-applying every remaining transaction."""
+        oldest = list(itertools.islice(self._pending, len(committed)))
+        if not dropped and oldest == [tx.hash for tx in committed]:
+            for tx in committed:
+                del self._pending[tx.hash]
+                self._per_sender[tx.sender] -= 1
+                if not self._per_sender[tx.sender]:
+                    del self._per_sender[tx.sender]
+            self._state.forget_reads()  # keys the block changed beyond these transactions (validator set) are read anew
+            return []
+        for tx in [*committed, *dropped]:
             if self._pending.pop(tx.hash, None) is not None:
                 self._per_sender[tx.sender] -= 1
                 if not self._per_sender[tx.sender]:

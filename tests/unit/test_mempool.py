@@ -142,6 +142,37 @@ def test_transactions_left_for_the_next_block_stay_pending(store: Store) -> None
     assert mempool.next_nonce(ADDRESSES["alice"]) == 4
 
 
+def test_after_a_prefix_commit_the_pending_state_is_kept_and_still_exact(store: Store) -> None:
+    """The fast path: the block took the oldest pending transactions in order, so the pending state is
+    kept rather than rebuilt; it must still be the committed state plus what remains."""
+    mempool = make_mempool(store)
+    txs = [transfer("alice", 0, "dave", "USD", 300), transfer("dave", 0, "carol", "USD", 100), transfer("alice", 1, "dave", "USD", 50)]
+    for tx in txs:
+        assert mempool.admit(tx, NOW_MS) is None
+    executed, _ = commit(store, mempool.candidates(2))
+    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert mempool.candidates(100) == txs[2:]
+    assert mempool.next_nonce(ADDRESSES["dave"]) == 1 and mempool.next_nonce(ADDRESSES["alice"]) == 2
+    # dave holds 200 committed + 50 pending: 250 spendable, not a cent more
+    assert mempool.admit(transfer("dave", 1, "bob", "USD", 251), NOW_MS) == Refusal.INSUFFICIENT_FUNDS
+    assert mempool.admit(transfer("dave", 1, "bob", "USD", 250), NOW_MS) is None
+    executed, _ = commit(store, mempool.candidates(100))
+    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert State(store).get_balance(ADDRESSES["dave"], "USD") == 0
+
+
+def test_a_block_in_another_order_rebuilds_the_pending_state(store: Store) -> None:
+    mempool = make_mempool(store)
+    first, second = transfer("alice", 0, "dave", "USD", 300), transfer("bob", 0, "dave", "USD", 100)
+    for tx in (first, second):
+        assert mempool.admit(tx, NOW_MS) is None
+    executed, _ = commit(store, [second])  # another proposer's order: not the oldest pending transaction
+    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert mempool.candidates(100) == [first]
+    assert mempool.admit(transfer("dave", 0, "bob", "USD", 401), NOW_MS) == Refusal.INSUFFICIENT_FUNDS
+    assert mempool.admit(transfer("dave", 0, "bob", "USD", 400), NOW_MS) is None
+
+
 def test_pending_transactions_that_no_longer_apply_are_dropped_after_a_block(store: Store) -> None:
     mempool = make_mempool(store)
     pending = [
