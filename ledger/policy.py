@@ -10,29 +10,24 @@ from corridor.ledger.refusals import Refusal
 from corridor.ledger.state import Currency, State
 
 
-def refusal_to_send(state: State, currency: Currency, address: bytes) -> Refusal | None:
-    """Why `address` may not send `currency` now, or None. The issuer is never frozen or unauthorised."""
+def _holder_refusal(state: State, currency: Currency, address: bytes, if_frozen: Refusal, if_unauthorized: Refusal) -> Refusal | None:
     if currency.paused:
         return Refusal.CURRENCY_PAUSED
     if address == currency.issuer:
-        return None
+        return None  # the issuer is never frozen or unauthorised for its own currency
     holder = state.get_holder(address, currency.code)
     if holder.frozen:
-        return Refusal.SENDER_FROZEN
+        return if_frozen
     if currency.holders_need_authorization and not holder.authorized:
-        return Refusal.SENDER_NOT_AUTHORIZED
+        return if_unauthorized
     return None
+
+
+def refusal_to_send(state: State, currency: Currency, address: bytes) -> Refusal | None:
+    """Why `address` may not send `currency` now, or None."""
+    return _holder_refusal(state, currency, address, Refusal.SENDER_FROZEN, Refusal.SENDER_NOT_AUTHORIZED)
 
 
 def refusal_to_receive(state: State, currency: Currency, address: bytes) -> Refusal | None:
     """Why `address` may not receive `currency` now, or None."""
-    if currency.paused:
-        return Refusal.CURRENCY_PAUSED
-    if address == currency.issuer:
-        return None
-    holder = state.get_holder(address, currency.code)
-    if holder.frozen:
-        return Refusal.RECIPIENT_FROZEN
-    if currency.holders_need_authorization and not holder.authorized:
-        return Refusal.RECIPIENT_NOT_AUTHORIZED
-    return None
+    return _holder_refusal(state, currency, address, Refusal.RECIPIENT_FROZEN, Refusal.RECIPIENT_NOT_AUTHORIZED)
