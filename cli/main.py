@@ -242,6 +242,17 @@ def tx_options(function: Callable[..., Any]) -> Callable[..., Any]:
                         help="Key file of the signer.")(function)
 
 
+def travel_rule_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--travel-rule", "travel_rule_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="The travel-rule payload (originator and beneficiary data, kept off chain); its SHA-256 goes on chain.")(function)
+
+
+def travel_rule_hash(path: Path | None) -> bytes:
+    from corridor.hashing import sha256
+
+    return sha256(path.read_bytes()) if path is not None else b""
+
+
 @cli.group()
 def tx() -> None:
     """Sign and submit transactions."""
@@ -253,17 +264,14 @@ def tx() -> None:
 @click.option("--amount", required=True, help="Decimal amount in major units, e.g. 12.50.")
 @click.option("--currency", required=True, help="Currency code, e.g. USD.")
 @click.option("--memo", default="", help="Free text for the recipient (at most 256 bytes).")
-@click.option("--travel-rule", "travel_rule_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The travel-rule payload (originator and beneficiary data, kept off chain); its SHA-256 goes on chain.")
+@travel_rule_option
 @guarded
 def tx_transfer(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, amount: str, currency: str, memo: str,
                 travel_rule_path: Path | None) -> None:
     """Pay AMOUNT of CURRENCY to an address."""
-    from corridor.hashing import sha256
-
     client, key = Client(node_url), load_key(key_path)
     fields = {"to": parse_address(to), "currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount), "memo": memo,
-              "travel_rule_hash": sha256(travel_rule_path.read_bytes()) if travel_rule_path else b""}
+              "travel_rule_hash": travel_rule_hash(travel_rule_path)}
     submit_and_render(client, key, "transfer", fields, wait, as_json)
 
 
@@ -382,7 +390,7 @@ def _issuer_pause_command(name: str, enabled: bool, help_text: str) -> None:
     issuer.command(name)(command)
 
 
-_issuer_pause_command("pause", True, "Pause the currency: no transfer, mint or burn until it is resumed.")
+_issuer_pause_command("pause", True, "Pause the currency: nothing in it moves (transfers, mints, burns, swaps, offers, payments, clawbacks) until it is resumed.")
 _issuer_pause_command("unpause", False, "Resume a paused currency.")
 
 
@@ -459,15 +467,18 @@ def offer_cancel(key_path: Path, node_url: str, as_json: bool, wait: bool, offer
 @money_option("--send-max", "The most you will spend, e.g. --send-max 100 USD.")
 @money_option("--receive", "Exactly what the recipient gets, e.g. --receive 14000 JPY.")
 @click.option("--memo", default="", help="Free text for the recipient (at most 256 bytes).")
+@travel_rule_option
 @guarded
-def pay(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, send_max: tuple[str, str], receive: tuple[str, str], memo: str) -> None:
+def pay(key_path: Path, node_url: str, as_json: bool, wait: bool, to: str, send_max: tuple[str, str], receive: tuple[str, str], memo: str,
+        travel_rule_path: Path | None) -> None:
     """Cross-currency payment: the recipient gets an exact amount, converted through the book, or
     nothing moves."""
     client, key = Client(node_url), load_key(key_path)
     send_minor, send_code = money_in(client, send_max)
     receive_minor, receive_code = money_in(client, receive)
     fields = {"to": parse_address(to), "send_currency": send_code, "send_max_minor": send_minor,
-              "receive_currency": receive_code, "receive_amount_minor": receive_minor, "memo": memo}
+              "receive_currency": receive_code, "receive_amount_minor": receive_minor, "memo": memo,
+              "travel_rule_hash": travel_rule_hash(travel_rule_path)}
     submit_and_render(client, key, "pay", fields, wait, as_json)
 
 
@@ -483,9 +494,11 @@ def swap() -> None:
 @money_option("--get", "What you get back, e.g. --get 15000 JPY.")
 @click.option("--expires-in", type=click.IntRange(1, 100_000), default=600, show_default=True, help="Blocks until it expires.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the swap for the counterparty.")
+@travel_rule_option
 @node_option
 @guarded
-def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: tuple[str, str], expires_in: int, out: Path, node_url: str) -> None:
+def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: tuple[str, str], expires_in: int, out: Path,
+                travel_rule_path: Path | None, node_url: str) -> None:
     """Build and sign a swap; hand the file to the counterparty to co-sign."""
     client, key = Client(node_url), load_key(key_path)
     give_minor, give_code = money_in(client, give)
@@ -496,7 +509,8 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
         counterparty_key = b""
     if len(counterparty_key) != 32:
         raise click.BadParameter("the counterparty is a 64-hex-digit public key", param_hint="--counterparty")
-    proposal = create_swap(client, key, counterparty_key, give_code, give_minor, get_code, get_minor, expires_in)
+    proposal = create_swap(client, key, counterparty_key, give_code, give_minor, get_code, get_minor, expires_in,
+                           travel_rule_hash(travel_rule_path))
     proposal.save(out)
     click.echo(f"swap written to {out}; the counterparty signs it with: corridor swap sign {out} --key THEIR_KEY")
 
@@ -706,6 +720,9 @@ def query_account(address: str, node_url: str, as_json: bool) -> None:
     for code, balance in sorted(account["balances"].items()):
         table.add_row(code, balance["amount"], str(balance["amount_minor"]))
     console.print(table)
+    for code, holder in sorted(account.get("holder_status", {}).items()):
+        flags = [name for name in ("authorized", "frozen") if holder[name]]
+        console.print(f"{code}: {', '.join(flags) if flags else 'no issuer decision'}")
 
 
 @query.command("tx")

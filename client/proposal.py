@@ -98,14 +98,14 @@ class Proposal:
 
 
 def create_swap(client: Client, key: KeyPair, counterparty: bytes, give_currency: str, give_minor: int,
-                get_currency: str, get_minor: int, expires_in_blocks: int) -> Proposal:
+                get_currency: str, get_minor: int, expires_in_blocks: int, travel_rule_hash: bytes = b"") -> Proposal:
     """A swap from `key`'s account, signed by it, expiring `expires_in_blocks` after the current height."""
     status = client.status()
     body = build_body(Swap.TYPE, {
         "signer": key.public_key, "nonce": client.account(key.address_text)["next_nonce"], "counterparty": counterparty,
         "give_currency": give_currency, "give_amount_minor": give_minor,
         "get_currency": get_currency, "get_amount_minor": get_minor,
-        "expiry_height": status["height"] + expires_in_blocks,
+        "expiry_height": status["height"] + expires_in_blocks, "travel_rule_hash": travel_rule_hash,
     })
     proposal = Proposal(status["chain_id"], body)
     proposal.sign(key)

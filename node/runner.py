@@ -286,8 +286,10 @@ class Runner:
             block = Block.from_bytes(block_bytes)
             if block.hash != proposal.block_hash:
                 raise MessageError("the proposal's block does not match its hash")
-            if block.header.proposer != proposal.proposer:
-                raise MessageError("the block names another proposer than the one who signed the proposal")
+            if self._validators.get(block.header.proposer) is None:
+                # The header names who built the block; a later round may re-propose it (Tendermint's
+                # valid value), so the builder need not be this round's proposer, but must be a validator.
+                raise MessageError("the block was built by a non-validator")
             try:
                 self._check_evidence(block)
                 self._executed[block.hash] = self.chain.validate_block(block)
