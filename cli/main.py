@@ -150,7 +150,7 @@ def parse_currencies(text: str) -> list[str]:
 
 
 @cli.command()
-@click.option("--validators", type=click.IntRange(1, 64), default=4, show_default=True, help="Number of validators.")
+@click.option("--validators", type=click.IntRange(1, 32), default=4, show_default=True, help="Number of validators.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to create.")
 @click.option("--currencies", default=",".join(DEFAULT_CURRENCIES), show_default=True, help="Currency codes.")
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=DEFAULT_BASE_PORT, show_default=True,

@@ -249,6 +249,10 @@ class Core:
             actions.extend(self.step(event))
         return actions
 
+    def has_proposal(self, round_number: int) -> bool:
+        """Whether a proposal of this round at the current height was already taken."""
+        return round_number in self._proposals
+
     def votes_for(self, round_number: int, step: str) -> dict[bytes, Vote]:
         """The first vote of each validator seen for (round, step) at the current height."""
         votes = self._votes.get((round_number, step))

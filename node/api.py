@@ -388,6 +388,8 @@ async def get_events(request: web.Request) -> web.StreamResponse:
             if block.header.height >= next_height:
                 await _write_events(response, _block_events(block, receipts, account))
         return response
+    except ConnectionResetError:
+        return response  # the client went away: the end of its stream, not a fault
     finally:
         chain.unsubscribe(queue)
 

@@ -93,6 +93,12 @@ class Mempool:
             result.append(tx)
         return result
 
+    def _forget(self, tx: SignedTx) -> None:
+        if self._pending.pop(tx.hash, None) is not None:
+            self._per_sender[tx.sender] -= 1
+            if not self._per_sender[tx.sender]:
+                del self._per_sender[tx.sender]
+
     def remove_committed(self, committed: list[SignedTx], now_ms: int, dropped: list[SignedTx] = ()) -> list[Dropped]:
         """Forget `committed` (now in the store) and `dropped`, and drop what no longer applies.
 
@@ -103,17 +109,14 @@ class Mempool:
         oldest = list(itertools.islice(self._pending, len(committed)))
         if not dropped and oldest == [tx.hash for tx in committed]:
             for tx in committed:
-                del self._pending[tx.hash]
-                self._per_sender[tx.sender] -= 1
-                if not self._per_sender[tx.sender]:
-                    del self._per_sender[tx.sender]
-            self._state.forget_reads()  # keys the block changed beyond these transactions (validator set) are read anew
+                self._forget(tx)
+            if self._pending:
+                self._state.forget_reads()  # keys the block changed beyond these transactions (validator set) are read anew
+            else:
+                self._state = State(self._store)  # nothing pending: start afresh, so the overlay never grows
             return []
         for tx in [*committed, *dropped]:
-            if self._pending.pop(tx.hash, None) is not None:
-                self._per_sender[tx.sender] -= 1
-                if not self._per_sender[tx.sender]:
-                    del self._per_sender[tx.sender]
+            self._forget(tx)
         remaining = list(self._pending.values())
         self._pending.clear()
         self._per_sender.clear()

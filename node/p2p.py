@@ -39,8 +39,11 @@ class HandshakeError(Exception):
     """The other side did not prove it is a validator of this chain."""
 
 
-def handshake_signing_bytes(chain_id: str, challenge: bytes, signer: bytes, other: bytes) -> bytes:
-    return codec.encode([HANDSHAKE_DOMAIN, chain_id, challenge, signer, other])
+def handshake_signing_bytes(chain_id: str, role: str, dialer_challenge: bytes, acceptor_challenge: bytes, signer: bytes, other: bytes) -> bytes:
+    """What each side signs: its role and both challenges bind the signature to this one connection, so a
+    relay cannot pass one side's answer off as the other's (a signature of only the peer's challenge
+    could be obtained by opening a second connection in the opposite direction)."""
+    return codec.encode([HANDSHAKE_DOMAIN, chain_id, role, dialer_challenge, acceptor_challenge, signer, other])
 
 
 def encode_frame(kind: str, payload: Any) -> bytes:
@@ -243,12 +246,13 @@ class Transport:
             raise HandshakeError("the peer's challenge is malformed")
         return peer_key
 
-    def _proves(self, peer_key: bytes, our_challenge: bytes, signature: Any) -> bool:
-        message = handshake_signing_bytes(self._chain_id, our_challenge, peer_key, self._key.public_key)
+    def _proves(self, peer_key: bytes, peer_role: str, dialer_challenge: bytes, acceptor_challenge: bytes, signature: Any) -> bool:
+        message = handshake_signing_bytes(self._chain_id, peer_role, dialer_challenge, acceptor_challenge, peer_key, self._key.public_key)
         return type(signature) is bytes and verify_signature(peer_key, message, signature)
 
-    def _answer(self, their_challenge: bytes, peer_key: bytes) -> bytes:
-        return self._key.sign(handshake_signing_bytes(self._chain_id, their_challenge, self._key.public_key, peer_key))
+    def _answer(self, our_role: str, dialer_challenge: bytes, acceptor_challenge: bytes, peer_key: bytes) -> bytes:
+        message = handshake_signing_bytes(self._chain_id, our_role, dialer_challenge, acceptor_challenge, self._key.public_key, peer_key)
+        return self._key.sign(message)
 
     async def _receive(self, ws: Any) -> tuple[str, Any]:
         message = await ws.receive()
@@ -261,17 +265,19 @@ class Transport:
         await ws.send_bytes(encode_frame("hello", self._hello(our_challenge)))
         kind, hello = await self._receive(ws)
         peer_key = self._check_hello(kind, hello)
-        if not self._proves(peer_key, our_challenge, hello.get("signature")):
+        their_challenge = hello["challenge"]
+        if not self._proves(peer_key, "acceptor", our_challenge, their_challenge, hello.get("signature")):
             raise HandshakeError("the peer could not prove it holds its key")
-        await ws.send_bytes(encode_frame("auth", {"signature": self._answer(hello["challenge"], peer_key)}))
+        await ws.send_bytes(encode_frame("auth", {"signature": self._answer("dialer", our_challenge, their_challenge, peer_key)}))
         return peer_key
 
     async def _handshake_as_acceptor(self, ws: web.WebSocketResponse) -> bytes:
         kind, hello = await self._receive(ws)
         peer_key = self._check_hello(kind, hello)
-        our_challenge = secrets.token_bytes(32)
-        await ws.send_bytes(encode_frame("hello", {**self._hello(our_challenge), "signature": self._answer(hello["challenge"], peer_key)}))
+        their_challenge, our_challenge = hello["challenge"], secrets.token_bytes(32)
+        signature = self._answer("acceptor", their_challenge, our_challenge, peer_key)
+        await ws.send_bytes(encode_frame("hello", {**self._hello(our_challenge), "signature": signature}))
         kind, auth = await self._receive(ws)
-        if kind != "auth" or type(auth) is not dict or not self._proves(peer_key, our_challenge, auth.get("signature")):
+        if kind != "auth" or type(auth) is not dict or not self._proves(peer_key, "dialer", their_challenge, our_challenge, auth.get("signature")):
             raise HandshakeError("the peer could not prove it holds its key")
         return peer_key

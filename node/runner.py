@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import random
 from typing import Any
 
 from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate, vote_signing_bytes
@@ -21,6 +22,7 @@ from corridor.consensus.core import (
     Core,
     Decide,
     Event,
+    ROUNDS_AHEAD_MAX,
     Propose,
     ProposalReceived,
     RecordEvidence,
@@ -51,6 +53,9 @@ SYNC_REQUEST_TIMEOUT_S = 3.0
 SYNC_RESPONSE_BYTES_MAX = PEER_MESSAGE_BYTES_MAX // 2
 TX_GOSSIP_DELAY_S = 0.002
 EARLY_PROPOSALS_MAX = 16
+EXECUTED_BLOCKS_MAX = 16  # blocks of one height this node executes (each round's proposal, at most)
+EVIDENCE_POOL_MAX = 256
+EVIDENCE_AGE_HEIGHTS_MAX = 1_000  # evidence of older heights is no longer taken
 INBOX_EVENTS_MAX = 100_000
 
 
@@ -101,6 +106,8 @@ class Runner:
         self._sync_requested_at: float | None = None
         self._timers: set[asyncio.TimerHandle] = set()
         self._progress_mark: tuple[int, float] = (0, 0.0)
+        self._evidence_of: set[tuple[bytes, int, int, str]] = set()
+        self._sync_peer: bytes | None = None
         chain.on_admitted = self._on_admitted
 
     def _fresh_core(self) -> Core:
@@ -193,6 +200,10 @@ class Runner:
                 self._on_peer_message(peer, message_kind, body)
             except (MessageError, EvidenceError, TxError, InvalidBlock, CertificateError, KeyError, TypeError, ValueError) as exc:
                 log.warning("dropping a %s message from peer %s: %s", message_kind, peer.hex()[:12], exc)
+            except Exception:
+                # Whatever a peer sends, the node goes on: an unexpected failure here is a bug to fix,
+                # logged with its traceback, never a way for a peer to stop this validator.
+                log.exception("failed to handle a %s message from peer %s; dropped", message_kind, peer.hex()[:12])
         elif kind == "timeout":
             self._feed(payload)
         elif kind == "txs":
@@ -256,10 +267,16 @@ class Runner:
         elif kind == "evidence":
             self._add_evidence(Equivocation.from_bytes(body))
         elif kind == "status":
-            self._peer_heights[peer] = int(body["height"])
+            height = body["height"]
+            if type(height) is not int or height < 0:
+                raise MessageError("status carries a height")
+            self._peer_heights[peer] = height
             self._maybe_sync()
         elif kind == "get_blocks":
-            self._serve_blocks(peer, int(body["from"]), int(body["count"]))
+            first, count = body["from"], body["count"]
+            if type(first) is not int or type(count) is not int or first < 1 or count < 1:
+                raise MessageError("get_blocks asks for a positive height and count")
+            self._serve_blocks(peer, first, count)
         elif kind == "blocks":
             self._apply_synced_blocks(body)
         else:
@@ -277,11 +294,19 @@ class Runner:
             return
         if proposal.height != self.core.height:
             return
+        # The core's cheap checks first, so that no peer makes this node execute blocks it will drop.
+        if proposal.proposer != self._validators.proposer(proposal.height, proposal.round).public_key:
+            raise MessageError(f"not the proposer of round {proposal.round}")
+        if proposal.round > self.core.round + ROUNDS_AHEAD_MAX or self.core.has_proposal(proposal.round):
+            return
         block_bytes = body["block"]
         if type(block_bytes) is not bytes:
             raise MessageError("a proposal carries its block as bytes")
         executed = self._executed.get(proposal.block_hash)
         valid = executed is not None
+        if executed is None and len(self._executed) >= EXECUTED_BLOCKS_MAX:
+            log.warning("proposal %d/%d dropped: %d blocks of this height executed already", proposal.height, proposal.round, len(self._executed))
+            return
         if executed is None:
             block = Block.from_bytes(block_bytes)
             if block.hash != proposal.block_hash:
@@ -339,6 +364,7 @@ class Runner:
         if executed is None:
             if action.block_hash is not None:
                 log.warning("re-proposing: the valid block %s is not held here; proposing a new one", action.block_hash.hex()[:12])
+                action = Propose(action.height, action.round, -1, None)  # a new block has no valid round
             evidence = tuple(self._evidence_pool.values())[: ledger_limits.EVIDENCE_PER_BLOCK_MAX]
             executed = self.chain.build_proposal(self._key.public_key, evidence)
             self._executed[executed.block.hash] = executed
@@ -392,6 +418,8 @@ class Runner:
         next_height = self.chain.store.tip.height + 1
         self._validators = self.chain.validator_set()
         self.transport.set_validator_keys({v.public_key for v in self._validators.validators})
+        self._drop_stale_evidence()
+        self.core.me = self._key.public_key if self._validators.get(self._key.public_key) else None
         if self.core.height == next_height - 1 and self.core.step_ is Step.DECIDED:
             actions = self.core.begin_height(next_height, self._validators)
         else:
@@ -415,18 +443,42 @@ class Runner:
         return bool(len(self.chain.mempool) or self._evidence_pool)
 
     def _add_evidence(self, evidence: Equivocation) -> None:
+        """Keep proven misbehaviour for the next block: one item per validator, height, round and step, of
+        recent heights, at most EVIDENCE_POOL_MAX in all."""
+        first = evidence.first
         if evidence.hash in self._evidence_pool or self.chain.store.has_evidence(evidence.hash):
             return
+        if not self.core.height - EVIDENCE_AGE_HEIGHTS_MAX <= first.height <= self.core.height + 1:
+            return
+        if len(self._evidence_pool) >= EVIDENCE_POOL_MAX or (first.validator, first.height, first.round, first.step) in self._evidence_of:
+            return
         evidence.verify(self._chain_id, self._validators)
+        self._evidence_of.add((first.validator, first.height, first.round, first.step))
         log.warning("validator %s signed two %ss at height %d round %d", evidence.first.validator.hex()[:12], evidence.first.step, evidence.first.height, evidence.first.round)
         self._evidence_pool[evidence.hash] = evidence.to_bytes()
         self.transport.broadcast("evidence", evidence.to_bytes())
         if self.core.step_ is Step.WAITING:
             self._feed(TxsAvailable())  # evidence is worth a block of its own
 
+    def _drop_stale_evidence(self) -> None:
+        """Evidence that no longer verifies (its validator left the set) or grew too old would make every
+        proposal carrying it invalid: drop it."""
+        for evidence_hash, raw in list(self._evidence_pool.items()):
+            evidence = Equivocation.from_bytes(raw)
+            try:
+                if evidence.first.height < self.core.height - EVIDENCE_AGE_HEIGHTS_MAX:
+                    raise EvidenceError("too old")
+                evidence.verify(self._chain_id, self._validators)
+            except EvidenceError:
+                del self._evidence_pool[evidence_hash]
+        self._evidence_of = {(e.first.validator, e.first.height, e.first.round, e.first.step)
+                             for e in map(Equivocation.from_bytes, self._evidence_pool.values())}
+
     # Block sync
 
     def _maybe_sync(self) -> None:
+        """Ask a peer that is ahead for the blocks we miss; after a request goes unanswered, ask another
+        (chosen at random: a peer that lies about its height cannot keep us waiting on it)."""
         height = self.chain.store.tip.height
         ahead = {peer: h for peer, h in self._peer_heights.items() if h > height and peer in self.transport.connected_peers()}
         now = asyncio.get_running_loop().time()
@@ -435,7 +487,8 @@ class Runner:
             return
         if self._sync_requested_at is not None and now - self._sync_requested_at < SYNC_REQUEST_TIMEOUT_S:
             return
-        peer = max(ahead, key=ahead.__getitem__)
+        others = [peer for peer in ahead if peer != self._sync_peer] or list(ahead)
+        peer = self._sync_peer = random.choice(others)
         self._sync_requested_at = now
         self.transport.send(peer, "get_blocks", {"count": self.chain.limits.sync_blocks_per_request_max, "from": height + 1})
 
@@ -456,8 +509,8 @@ class Runner:
             self.transport.send(peer, "blocks", blocks)
 
     def _apply_synced_blocks(self, body: Any) -> None:
-        if type(body) is not list:
-            raise MessageError("blocks is a list")
+        if type(body) is not list or not all(type(item) is list and len(item) == 2 and all(type(x) is bytes for x in item) for item in body):
+            raise MessageError("blocks is a list of [block bytes, certificate bytes]")
         for item in body:
             block = Block.from_bytes(item[0])
             height = self.chain.store.tip.height + 1
