@@ -1,1 +1,2 @@
-"""Consensus: validator sets and commit certificates (the BFT core arrives with issue #4). Never imports ledger."""
+"""Consensus: the sans-IO Tendermint core, messages, validator sets, commit certificates, the safety guard
+and evidence. Never imports ledger."""

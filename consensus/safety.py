@@ -6,9 +6,10 @@ Every proposal and vote this validator signs passes through `SafetyGuard`, which
 gets the same signature back; a different block there, or anything older, is refused.
 
 The guard also persists the Tendermint lock: the last block this validator precommitted. A validator that
-forgot its lock in a crash could help a conflicting block to a quorum. And it keeps every message signed in
-the last round it signed in: after a restart the core resumes in that round, past its last signature, and
-the node sends those messages again, because the others may be waiting for exactly them.
+forgot its lock in a crash could help a conflicting block to a quorum. And it keeps every message signed at
+its last height (of the last 16 rounds): after a restart the core resumes in the last round it signed in,
+past its last signature, and the node sends those messages again, because the others may be waiting for
+exactly them.
 """
 
 from __future__ import annotations
