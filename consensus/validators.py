@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from corridor.keys import PUBLIC_KEY_BYTES
 
@@ -51,11 +50,6 @@ class ValidatorSet:
     def has_one_honest(self, power: int) -> bool:
         """More than one third of the total power: at least one honest validator is among them."""
         return 3 * power > self.total_power
-
-    @classmethod
-    def of(cls, entries: Any) -> ValidatorSet:
-        """A set from anything with name, public_key and power attributes (genesis entries, say)."""
-        return cls([Validator(entry.name, entry.public_key, entry.power) for entry in entries])
 
     def get(self, public_key: bytes) -> Validator | None:
         return self._by_key.get(public_key)

@@ -132,7 +132,6 @@ class Fill:
     taken_minor: int = 0
     paid_minor: int = 0
     events: list = None  # type: ignore[assignment]
-    exhausted: bool = False  # the book ran out of usable offers (or the walk hit its limit)
     walked: int = 0  # resting offers touched
 
     def __post_init__(self) -> None:
@@ -165,7 +164,6 @@ def take(
         if want_minor is not None and fill.taken_minor == want_minor:
             return fill
         if fill.walked == offers_max:
-            fill.exhausted = True
             return fill
         fill.walked += 1
         if limit_price is not None and limit_price[0] * offer.price_num > limit_price[1] * offer.price_den:
@@ -193,7 +191,6 @@ def take(
         fill.paid_minor += cost_minor
         fill.events.append({"kind": "offer_filled", "offer_id": offer.id, "account": offer.owner, "sold_currency": want_currency,
                             "sold_minor": amount_minor, "received_currency": pay_currency, "received_minor": cost_minor})
-    fill.exhausted = True
     return fill
 
 

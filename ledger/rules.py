@@ -51,6 +51,15 @@ def _is_distributor_or_issuer(state: State, currency: Currency, address: bytes) 
     return address == currency.issuer or state.is_distributor(currency.code, address)
 
 
+def _leg_policy(currency: Currency, amount_minor: int, travel_rule_hash: bytes) -> Refusal | None:
+    """The currency's per-payment cap and travel rule, for one leg of a swap or payment."""
+    if currency.transfer_max_minor and amount_minor > currency.transfer_max_minor:
+        return Refusal.EXCEEDS_TRANSFER_LIMIT
+    if currency.travel_rule_threshold_minor and amount_minor > currency.travel_rule_threshold_minor and not travel_rule_hash:
+        return Refusal.TRAVEL_RULE_REQUIRED
+    return None
+
+
 def apply_transfer(state: State, sender: bytes, tx: Transfer, context: BlockContext) -> Outcome:
     """Move tx.amount_minor of tx.currency from the sender to tx.to, within the currency's policy."""
     currency = state.get_currency(tx.currency)
@@ -58,13 +67,13 @@ def apply_transfer(state: State, sender: bytes, tx: Transfer, context: BlockCont
         return refused(Refusal.UNKNOWN_CURRENCY)
     if tx.to == sender:
         return refused(Refusal.SELF_TRANSFER)
-    refusal = refusal_to_send(state, currency, sender) or refusal_to_receive(state, currency, tx.to)
+    refusal = (
+        refusal_to_send(state, currency, sender)
+        or refusal_to_receive(state, currency, tx.to)
+        or _leg_policy(currency, tx.amount_minor, tx.travel_rule_hash)
+    )
     if refusal is not None:
         return refused(refusal)
-    if currency.transfer_max_minor and tx.amount_minor > currency.transfer_max_minor:
-        return refused(Refusal.EXCEEDS_TRANSFER_LIMIT)
-    if currency.travel_rule_threshold_minor and tx.amount_minor > currency.travel_rule_threshold_minor and not tx.travel_rule_hash:
-        return refused(Refusal.TRAVEL_RULE_REQUIRED)
     sender_balance_minor = state.get_balance(sender, tx.currency)
     if sender_balance_minor < tx.amount_minor:
         return refused(Refusal.INSUFFICIENT_FUNDS)
@@ -212,15 +221,6 @@ def apply_set_policy(state: State, sender: bytes, tx: SetPolicy, context: BlockC
         {"kind": "policy_set", "currency": tx.currency, "transfer_max_minor": tx.transfer_max_minor,
          "travel_rule_threshold_minor": tx.travel_rule_threshold_minor, "distributors_only": tx.distributors_only}
     )
-
-
-def _leg_policy(currency: Currency, amount_minor: int, travel_rule_hash: bytes) -> Refusal | None:
-    """The currency's per-payment cap and travel rule, for one leg of a swap or payment."""
-    if currency.transfer_max_minor and amount_minor > currency.transfer_max_minor:
-        return Refusal.EXCEEDS_TRANSFER_LIMIT
-    if currency.travel_rule_threshold_minor and amount_minor > currency.travel_rule_threshold_minor and not travel_rule_hash:
-        return Refusal.TRAVEL_RULE_REQUIRED
-    return None
 
 
 def apply_swap(state: State, sender: bytes, tx: Swap, context: BlockContext) -> Outcome:
