@@ -8,8 +8,9 @@ the size of the state. The state root in a header is SHA-256 of the 2048-byte su
 states with the same sum is as hard as a short-integer-solution lattice problem (about 200-bit security
 at these parameters, per the paper).
 
-Internally the lanes live 32 bits apart in one Python integer, so a vector addition is one big-integer
-addition; the upper 16 bits of each lane absorb carries and are masked off when the sum is read.
+Internally the lanes are split in two big integers, the even lanes and the odd lanes, each lane 32 bits
+apart, so a vector addition is two big-integer additions; the upper 16 bits of each lane absorb carries and
+are masked off when the sum is read.
 """
 
 from __future__ import annotations
@@ -20,23 +21,21 @@ LANES = 1024
 _LANE_BITS = 32
 _ELEMENT_BYTES = LANES * 2
 _DOMAIN = b"corridor/state-entry/v1"
-_LOW_16_OF_EVERY_LANE = int.from_bytes(b"\xff\xff\x00\x00" * LANES, "little")
-_2_16_IN_EVERY_LANE = int.from_bytes(b"\x00\x00\x01\x00" * LANES, "little")
+_LOW_16_OF_EVERY_OTHER_LANE = int.from_bytes(b"\xff\xff\x00\x00" * (LANES // 2), "little")
+_2_16_IN_EVERY_OTHER_LANE = int.from_bytes(b"\x00\x00\x01\x00" * (LANES // 2), "little")
 _ADDITIONS_BEFORE_NORMALISING = 60_000  # each addition adds at most 2**16 to a lane; 60,000 of them stay below 2**32
 
 
-def _spread(lanes16: bytes) -> int:
-    wide = bytearray(LANES * 4)
-    wide[0::4] = lanes16[0::2]
-    wide[1::4] = lanes16[1::2]
-    return int.from_bytes(wide, "little")
+def _split(lanes16: bytes) -> tuple[int, int]:
+    """The even and the odd 16-bit lanes, each spread 32 bits apart."""
+    packed = int.from_bytes(lanes16, "little")
+    return packed & _LOW_16_OF_EVERY_OTHER_LANE, (packed >> 16) & _LOW_16_OF_EVERY_OTHER_LANE
 
 
-def entry_vector(key: bytes, value: bytes) -> int:
-    """The lattice vector of one state entry, lanes spread 32 bits apart."""
+def entry_vector(key: bytes, value: bytes) -> tuple[int, int]:
+    """The lattice vector of one state entry, as its even and odd lanes."""
     assert len(key) < 2**16
-    digest = hashlib.shake_256(_DOMAIN + len(key).to_bytes(2, "big") + key + value).digest(_ELEMENT_BYTES)
-    return _spread(digest)
+    return _split(hashlib.shake_256(_DOMAIN + len(key).to_bytes(2, "big") + key + value).digest(_ELEMENT_BYTES))
 
 
 class StateHash:
@@ -44,27 +43,30 @@ class StateHash:
 
     def __init__(self, lanes16: bytes = bytes(_ELEMENT_BYTES)) -> None:
         assert len(lanes16) == _ELEMENT_BYTES
-        self._sum = _spread(lanes16)
+        self._even, self._odd = _split(lanes16)
         self._additions = 0
 
     def copy(self) -> StateHash:
         clone = StateHash()
-        clone._sum, clone._additions = self._sum, self._additions
+        clone._even, clone._odd, clone._additions = self._even, self._odd, self._additions
         return clone
 
-    def _add_vector(self, vector: int) -> None:
-        self._sum += vector
+    def _add_vector(self, even: int, odd: int) -> None:
+        self._even += even
+        self._odd += odd
         self._additions += 1
         if self._additions >= _ADDITIONS_BEFORE_NORMALISING:
-            self._sum &= _LOW_16_OF_EVERY_LANE
+            self._even &= _LOW_16_OF_EVERY_OTHER_LANE
+            self._odd &= _LOW_16_OF_EVERY_OTHER_LANE
             self._additions = 0
 
     def add(self, key: bytes, value: bytes) -> None:
-        self._add_vector(entry_vector(key, value))
+        self._add_vector(*entry_vector(key, value))
 
     def remove(self, key: bytes, value: bytes) -> None:
         # Lane-wise 2**16 - v is v's additive inverse modulo 2**16 and never borrows across lanes.
-        self._add_vector(_2_16_IN_EVERY_LANE - entry_vector(key, value))
+        even, odd = entry_vector(key, value)
+        self._add_vector(_2_16_IN_EVERY_OTHER_LANE - even, _2_16_IN_EVERY_OTHER_LANE - odd)
 
     def update(self, key: bytes, old: bytes | None, new: bytes | None) -> None:
         """Replace entry (key, old) by (key, new); None means absent."""
@@ -75,11 +77,9 @@ class StateHash:
 
     def to_bytes(self) -> bytes:
         """The 2048-byte sum (1024 little-endian 16-bit lanes)."""
-        wide = (self._sum & _LOW_16_OF_EVERY_LANE).to_bytes(LANES * 4, "little")
-        lanes16 = bytearray(_ELEMENT_BYTES)
-        lanes16[0::2] = wide[0::4]
-        lanes16[1::2] = wide[1::4]
-        return bytes(lanes16)
+        even = self._even & _LOW_16_OF_EVERY_OTHER_LANE
+        odd = self._odd & _LOW_16_OF_EVERY_OTHER_LANE
+        return (even | (odd << 16)).to_bytes(_ELEMENT_BYTES, "little")
 
     def root(self) -> bytes:
         """The 32-byte state root committed in block headers."""
