@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install clean-devnet sim-long
+.PHONY: run test install clean-devnet sim-long bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test: $(VENV)/.installed-test
 ## sim-long: the consensus simulator on many more seeds per cluster size (make sim-long SEEDS=20000 START=100000)
 sim-long: $(VENV)/.installed-test
 	CORRIDOR_SIM_SEEDS=$(or $(SEEDS),10000) CORRIDOR_SIM_SEED_START=$(or $(START),0) $(BIN)/python -m pytest tests/sim/test_random_schedules.py -q
+
+## bench: the performance benchmark, scenarios a-e with 20 s windows (docs/performance.md; results in bench/results/)
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+## bench-quick: the short benchmark, scenarios a, b and d with 15 s windows (about a minute and a half)
+bench-quick: $(VENV)/.installed
+	$(BIN)/python bench/run.py --quick
 
 clean-devnet:
 	rm -rf .corridor-devnet

@@ -110,6 +110,7 @@ class State:
         self._base = base
         self._values: dict[bytes, Any] = {}
         self._dirty: set[bytes] = set()
+        self._dirty_by_keyspace: dict[bytes, set[bytes]] = {}  # written keys by their 2-byte keyspace ("o/"...)
 
     def child(self) -> State:
         """A new overlay on top of this one (for all-or-nothing multi-step work)."""
@@ -129,6 +130,7 @@ class State:
     def _write(self, key: bytes, value: Any) -> None:
         self._values[key] = value
         self._dirty.add(key)
+        self._dirty_by_keyspace.setdefault(key[:2], set()).add(key)
 
     def forget_reads(self) -> None:
         """Drop the cached values this overlay only read (not wrote), so they are read from the base again."""
@@ -140,13 +142,17 @@ class State:
         for key in self._dirty:
             self._base._write(key, self._values[key])
         self._dirty.clear()
+        self._dirty_by_keyspace.clear()
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, Any]]:
         """(key, decoded value) of every entry under `prefix` in key order, this overlay's writes included.
 
         Writes made while iterating are not seen by the iteration (it works on a snapshot of this
         overlay's keys and the base's iterator)."""
-        own = sorted((key, self._values[key]) for key in self._dirty if key.startswith(prefix))
+        assert len(prefix) >= 2, "iterate within one keyspace"
+        # Only this keyspace's written keys are scanned: walking the book must not cost in proportion to
+        # every balance the mempool's pending transactions wrote.
+        own = sorted((key, self._values[key]) for key in self._dirty_by_keyspace.get(prefix[:2], ()) if key.startswith(prefix))
         if isinstance(self._base, State):
             below: Iterator[tuple[bytes, Any]] = self._base.iterate(prefix)
         else:
