@@ -51,12 +51,13 @@ def corridor_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "corridor"]
 
 
-def _process_alive(pid: int) -> bool:
+def _process_alive(pid: int, home: Path) -> bool:
+    """Whether `pid` is still a `corridor start` of a node under `home` (a reused pid is left alone)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return any(b"corridor" in part for part in cmdline) and b"start" in cmdline
+    return b"start" in cmdline and any(str(home).encode() in part for part in cmdline)
 
 
 def stop_stale_nodes(home: Path) -> None:
@@ -65,12 +66,12 @@ def stop_stale_nodes(home: Path) -> None:
         pids = json.loads((home / PIDS_FILE).read_text())
     except (OSError, ValueError):
         return
-    stale = [pid for pid in pids if isinstance(pid, int) and _process_alive(pid)]
+    stale = [pid for pid in pids if isinstance(pid, int) and _process_alive(pid, home)]
     for pid in stale:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while stale and time.monotonic() < deadline:
-        stale = [pid for pid in stale if _process_alive(pid)]
+        stale = [pid for pid in stale if _process_alive(pid, home)]
         time.sleep(0.1)
     for pid in stale:
         os.kill(pid, signal.SIGKILL)

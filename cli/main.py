@@ -839,6 +839,8 @@ def verify_block(height: str, genesis_path: Path, node_url: str, as_json: bool) 
     try:
         validators = follow_validator_set(client.block_bundle, client.governance()["history"], genesis, number)
         verified = verify_block_bundle(client.block_bundle(number), genesis, validators)
+        if verified.height != number:
+            raise VerificationError(f"the node answered with block {verified.height}")
     except VerificationError as exc:
         raise click.ClickException(f"block {height} is NOT valid: {exc}") from None
     document = {"valid": True, "height": verified.height, "hash": verified.hash.hex(), "txs": verified.tx_count,

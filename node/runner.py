@@ -250,8 +250,11 @@ class Runner:
             if type(body) is not list or len(body) > self.chain.limits.tx_gossip_batch_max:
                 raise MessageError("txs is a bounded list")
             for raw in body:
-                if type(raw) is bytes:
-                    self.chain.submit(decode_tx(raw), from_client=False)
+                try:
+                    if type(raw) is bytes:
+                        self.chain.submit(decode_tx(raw), from_client=False)
+                except TxError as exc:
+                    log.warning("dropping a malformed gossiped transaction from peer %s: %s", peer.hex()[:12], exc.message)
         elif kind == "proposal":
             self._on_proposal(body)
         elif kind == "vote":
