@@ -16,8 +16,7 @@ from typing import Any
 from corridor import codec
 from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate
 from corridor.consensus.validators import Validator, ValidatorSet
-from corridor.ledger import limits
-from corridor.ledger.governance import validators_hash
+from corridor.ledger.governance import skip_reason, validators_hash
 from corridor.hashing import merkle_root
 from corridor.ledger.block import Block, InvalidBlock
 from corridor.ledger.genesis import Genesis
@@ -86,15 +85,15 @@ def verify_block_bundle(bundle: bytes, genesis: Genesis, validators: ValidatorEn
 
 def _apply_due(entries: ValidatorEntries, pending: dict[tuple[int, bytes], tuple[str, int]], height: int) -> ValidatorEntries:
     """The set after the pending changes effective at or before `height`, applied as the chain applies them
-    (governance.end_block): in key order within a height, a removal that would empty the set skipped, an
-    addition past VALIDATORS_MAX skipped."""
+    (governance.end_block): in key order within a height, with the chain's own skip rule."""
     current = {key: (name, power) for key, name, power in entries}
     for effective, key in sorted(item for item in pending if item[0] <= height):
         name, power = pending.pop((effective, key))
+        if skip_reason(set(current), key, power) is not None:
+            continue
         if power == 0:
-            if set(current) - {key}:
-                current.pop(key, None)
-        elif key in current or len(current) < limits.VALIDATORS_MAX:
+            current.pop(key, None)
+        else:
             current[key] = (name, power)
     return sorted((key, name, power) for key, (name, power) in current.items())
 

@@ -108,19 +108,25 @@ def apply_set_validator(state: State, sender: bytes, tx: GovSetValidator, contex
                     "power": tx.power, "effective_height": tx.effective_height})
 
 
+def skip_reason(members: set[bytes], public_key: bytes, power: int) -> str | None:
+    """Why a due change of `public_key` to `power` is skipped for a set of `members`, or None. The one rule
+    both the chain (end_block) and the offline verifier (client/verify.py) follow."""
+    if power == 0 and not members - {public_key}:
+        return "the set would be empty"
+    if power and public_key not in members and len(members) >= limits.VALIDATORS_MAX:
+        return "the set is full"
+    return None
+
+
 def end_block(state: State, height: int) -> list[dict[str, Any]]:
     """Apply the validator changes due at height + 1; the events say what changed."""
     events = []
     for key, record in list(state.iterate(scheduled_prefix(height + 1))):
         public_key = key[-PUBLIC_KEY_BYTES:]
         state.put_record(key, None)
-        current = validators_in(state)
-        remaining = [entry for entry in current if entry[0] != public_key]
-        if record["power"] == 0 and not remaining:
-            events.append({"kind": "validator_change_skipped", "validator_key": public_key, "reason": "the set would be empty"})
-            continue
-        if record["power"] and len(remaining) == len(current) and len(current) >= limits.VALIDATORS_MAX:
-            events.append({"kind": "validator_change_skipped", "validator_key": public_key, "reason": "the set is full"})
+        reason = skip_reason({entry[0] for entry in validators_in(state)}, public_key, record["power"])
+        if reason is not None:
+            events.append({"kind": "validator_change_skipped", "validator_key": public_key, "reason": reason})
             continue
         put_validator(state, public_key, record["name"], record["power"])
         events.append({"kind": "validator_changed", "validator_key": public_key, "validator_name": record["name"],

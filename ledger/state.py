@@ -184,10 +184,7 @@ class State:
 
     def base_bytes(self, key: bytes) -> bytes | None:
         """The encoded value of `key` in the underlying reader, ignoring every overlay."""
-        base = self._base
-        while isinstance(base, State):
-            base = base._base
-        return base.get(key)
+        return self.base_reader().get(key)
 
     # Accounts
     def get_nonce(self, address: bytes) -> int:
