@@ -12,7 +12,7 @@ transaction did (its events), and its `code` is "ok".
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from corridor import codec
 from corridor.hashing import merkle_root, sha256
@@ -90,6 +90,14 @@ class Receipt:
         return cls(doc["tx_hash"], doc["height"], doc["index"], doc["code"], tuple(doc["events"]))
 
 
+def _decoded(raw: bytes, known: Callable[[bytes], SignedTx | None] | None) -> SignedTx:
+    if known is not None:
+        tx = known(sha256(raw))
+        if tx is not None and tx.raw == raw:
+            return tx
+    return decode_tx(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """A header, the transactions, and evidence of validator misbehaviour (opaque to the ledger: the
@@ -109,8 +117,11 @@ class Block:
         )
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> Block:
-        """Decode a block strictly (transaction signatures are not checked here)."""
+    def from_bytes(cls, raw: bytes, known: Callable[[bytes], SignedTx | None] | None = None) -> Block:
+        """Decode a block strictly (transaction signatures are not checked here).
+
+        `known` looks a transaction up by hash (the mempool's): one found there with the very same bytes is
+        reused instead of decoded a second time."""
         try:
             doc = codec.decode(raw, limits.BLOCK_SIZE_BYTES_MAX)
         except codec.DecodeError as exc:
@@ -135,7 +146,7 @@ class Block:
         if not all(type(item) is bytes for item in raw_txs):
             raise InvalidBlock("a block's transactions are byte strings")
         try:
-            txs = tuple(decode_tx(item) for item in raw_txs)
+            txs = tuple(_decoded(item, known) for item in raw_txs)
         except TxError as exc:
             raise InvalidBlock(f"block carries a malformed transaction: {exc.message}") from exc
         return cls(Header(**header_map), txs, tuple(evidence))

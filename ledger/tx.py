@@ -12,9 +12,12 @@ an entry in TX_TYPES. A field whose name is not in FIELDS fails at import.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Union
+
+import msgpack
 
 from corridor import codec
 from corridor.hashing import sha256
@@ -392,10 +395,19 @@ def is_governance(body: TxBody) -> bool:
     use the chain's governance nonce instead of an account nonce."""
     return getattr(type(body), "SIGNED_BY_VALIDATORS", False)
 
+
+# Per type, worked out once (decoding and signing run for every transaction a node sees): the field names
+# in declaration order, the same in canonical (sorted) order, and each field's check.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SORTED_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_CHECKS: dict[type, tuple[tuple[str, Callable[[Any], str | None]], ...]] = {}
 for _cls in TX_TYPES.values():
-    _names = [field.name for field in dataclasses.fields(_cls)]
-    assert _names[:2] == ["signer", "nonce"], f"{_cls.__name__} must start with signer and nonce"
+    _names = tuple(field.name for field in dataclasses.fields(_cls))
+    assert _names[:2] == ("signer", "nonce"), f"{_cls.__name__} must start with signer and nonce"
     assert set(_names) <= set(FIELDS), f"{_cls.__name__} has a field FIELDS does not describe"
+    _FIELD_NAMES[_cls] = _names
+    _SORTED_FIELD_NAMES[_cls] = tuple(sorted(_names, key=str.encode))
+    _FIELD_CHECKS[_cls] = tuple((name, FIELDS[name].check) for name in _names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,12 +430,24 @@ class SignedTx:
 
 
 def body_to_map(body: TxBody) -> dict[str, Any]:
-    return {field.name: getattr(body, field.name) for field in dataclasses.fields(body)}
+    return {name: getattr(body, name) for name in _FIELD_NAMES[type(body)]}
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_prefix(chain_id: str, type_name: str) -> bytes:
+    """The canonical encoding of [TX_DOMAIN, chain_id, type_name, ...] up to the body: a 4-element array."""
+    return b"\x94" + codec.encode([TX_DOMAIN, chain_id, type_name])[1:]
 
 
 def signing_bytes(chain_id: str, body: TxBody) -> bytes:
-    """The exact bytes every signer of `body` signs on chain `chain_id`."""
-    return codec.encode([TX_DOMAIN, chain_id, body.TYPE, body_to_map(body)])
+    """The exact bytes every signer of `body` signs on chain `chain_id`:
+    encode([TX_DOMAIN, chain_id, type, body]), with the body's fields packed in canonical key order.
+
+    The fields are packed as they are, without codec.encode's walk: every field was checked by its kind
+    when the body was built or decoded, and a body that was not cannot become a transaction (_wrap encodes
+    it canonically)."""
+    fields = {name: getattr(body, name) for name in _SORTED_FIELD_NAMES[type(body)]}
+    return _signing_prefix(chain_id, body.TYPE) + msgpack.packb(fields, use_bin_type=True)
 
 
 def _wrap(body: TxBody, signatures: tuple[bytes, ...]) -> SignedTx:
@@ -454,13 +478,13 @@ def build_body(type_name: str, fields: dict[str, Any], fill_defaults: bool = Tru
     if fill_defaults:
         defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
         fields = {**defaults, **fields}
-    expected = [field.name for field in dataclasses.fields(cls)]
-    missing = [name for name in expected if name not in fields]
-    unknown = sorted(set(fields) - set(expected))
-    if missing or unknown:
+    expected = _FIELD_NAMES[cls]
+    if len(fields) != len(expected) or not all(name in fields for name in expected):
+        missing = [name for name in expected if name not in fields]
+        unknown = sorted(set(fields) - set(expected))
         raise TxError(Refusal.BAD_FIELD, f"{type_name}: missing fields {missing}, unknown fields {unknown}")
-    for name in expected:
-        problem = FIELDS[name].check(fields[name])
+    for name, check in _FIELD_CHECKS[cls]:
+        problem = check(fields[name])
         if problem is not None:
             raise TxError(Refusal.BAD_FIELD, f"{type_name}: field {name!r} {problem}")
     return cls(**fields)

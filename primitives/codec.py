@@ -59,28 +59,42 @@ def _reject_ext(code: int, data: bytes) -> Any:
     raise DecodeError("bad_encoding", f"msgpack extension type {code} is not allowed")
 
 
-def _unique_pairs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+def _sorted_unique_pairs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    """A decoded map, refused unless its keys are strings in canonical (strictly increasing) order.
+
+    Checking the order here, as the map is read, lets `decode` confirm canonical form by packing the
+    decoded value as it is, without rebuilding every map in sorted order first."""
     result: dict[str, Any] = {}
-    for key, value in pairs:
+    previous = b""
+    for index, (key, value) in enumerate(pairs):
         if type(key) is not str:
             raise DecodeError("bad_encoding", f"map key {key!r} is not a string")
         if key in result:
             raise DecodeError("bad_encoding", f"map key {key!r} appears twice")
+        encoded = key.encode()
+        if index and encoded < previous:
+            raise DecodeError("non_canonical", "bytes are not in canonical form (map keys out of order)")
+        previous = encoded
         result[key] = value
     return result
+
+
+_SCALAR_TYPES = (type(None), bool, int, str, bytes)
 
 
 def _check_types(value: Any, depth: int = 0) -> None:
     if depth > NESTING_DEPTH_MAX:
         raise DecodeError("bad_encoding", "value nests too deeply")
-    if type(value) is float:
-        raise DecodeError("bad_encoding", "floating-point numbers are not allowed")
     if type(value) is list:
         for item in value:
             _check_types(item, depth + 1)
     elif type(value) is dict:
         for item in value.values():
             _check_types(item, depth + 1)
+    elif type(value) is float:
+        raise DecodeError("bad_encoding", "floating-point numbers are not allowed")
+    elif type(value) not in _SCALAR_TYPES:
+        raise DecodeError("bad_encoding", f"msgpack {type(value).__name__} values are not allowed")
 
 
 def decode(raw: bytes, size_bytes_max: int) -> Any:
@@ -93,7 +107,7 @@ def decode(raw: bytes, size_bytes_max: int) -> Any:
             raw=False,
             strict_map_key=True,
             use_list=True,
-            object_pairs_hook=_unique_pairs,
+            object_pairs_hook=_sorted_unique_pairs,
             ext_hook=_reject_ext,
             timestamp=0,
         )
@@ -104,10 +118,7 @@ def decode(raw: bytes, size_bytes_max: int) -> Any:
     except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
         raise DecodeError("bad_encoding", f"not valid msgpack: {str(exc) or type(exc).__name__}") from exc
     _check_types(value)
-    try:
-        canonical = encode(value)
-    except ValueError as exc:
-        raise DecodeError("bad_encoding", str(exc)) from exc
-    if canonical != raw:
-        raise DecodeError("non_canonical", "bytes are not in canonical form (key order or integer width)")
+    # Maps are already known to be in key order, so packing the value as decoded gives the canonical form.
+    if msgpack.packb(value, use_bin_type=True) != raw:
+        raise DecodeError("non_canonical", "bytes are not in canonical form (integer or length width)")
     return value

@@ -201,6 +201,18 @@ MALFORMED_BLOCKS = {
 }
 
 
+def test_decoding_reuses_known_transactions_only_when_their_bytes_match(store: Store) -> None:
+    executed, _ = produce(store, block_one_txs())
+    raw = executed.block.to_bytes()
+    held = {tx.hash: tx for tx in executed.block.txs[:2]}
+    decoded = Block.from_bytes(raw, known=held.get)
+    assert decoded == executed.block
+    assert all(decoded.txs[i] is held[decoded.txs[i].hash] for i in (0, 1))
+    impostor = replace(executed.block.txs[2], raw=executed.block.txs[3].raw)  # same hash, other bytes
+    decoded = Block.from_bytes(raw, known={impostor.hash: impostor}.get)
+    assert decoded.txs[2] == executed.block.txs[2] and decoded.txs[2] is not impostor
+
+
 @pytest.mark.parametrize("mutate", MALFORMED_BLOCKS.values(), ids=MALFORMED_BLOCKS.keys())
 def test_malformed_block_bytes_raise_invalid_block(store: Store, mutate) -> None:
     with pytest.raises(InvalidBlock):
