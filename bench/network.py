@@ -76,9 +76,9 @@ class BenchNetwork:
     _cpu_marks: dict[int, float] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, validators: int, delay_ms: int = 0, keep: bool = False) -> BenchNetwork:
+    def create(cls, validators: int, delay_ms: int = 0, keep: bool = False, verify_workers: int | None = None) -> BenchNetwork:
         """`corridor testnet --json` into a new temporary folder; with `delay_ms`, every node's config.json
-        gets p2p.delay_ms (the node's one-way delay fault layer)."""
+        gets p2p.delay_ms (the node's one-way delay fault layer); with `verify_workers`, verify.workers."""
         workdir = Path(tempfile.mkdtemp(prefix="corridor-bench-"))
         try:
             base_port = free_base_port(2 * validators)
@@ -93,10 +93,13 @@ class BenchNetwork:
             nodes = []
             for index, entry in enumerate(document["nodes"]):
                 home = Path(entry["home"])
-                if delay_ms:
+                if delay_ms or verify_workers is not None:
                     config_path = home / "config.json"
                     config = json.loads(config_path.read_text())
-                    config["p2p"]["delay_ms"] = delay_ms
+                    if delay_ms:
+                        config["p2p"]["delay_ms"] = delay_ms
+                    if verify_workers is not None:
+                        config["verify"] = {"workers": verify_workers}
                     config_path.write_text(json.dumps(config, indent=2) + "\n")
                 nodes.append(Node(index, home, entry["api"], home.with_suffix(".log")))
             return cls(workdir, document["chain_id"], nodes, document["issuers"], keep)

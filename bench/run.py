@@ -103,6 +103,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, help="as fast as possible: transactions per POST (max 1,000; default 500, c: 200)")
     parser.add_argument("--inflight", type=int, help="as fast as possible: most transactions submitted and not yet final (default 2,000, c: 800)")
     parser.add_argument("--lanes", type=int, default=2, help="HTTP connections (lanes) per target node")
+    parser.add_argument("--verify-workers", type=int, default=None, help="the nodes' verify.workers (default: theirs, one per spare core)")
     parser.add_argument("--profile", action="store_true", help="py-spy every node over the window (bench/results/profile-*.txt)")
     parser.add_argument("--no-events", action="store_true",
                         help="diagnostic: count commits from /v1/status instead of the events stream (no latency figures; shows the stream's own cost)")
@@ -118,7 +119,7 @@ def main() -> int:
     base = QUICK if args.quick else FULL
     timing = Timing(args.warmup if args.warmup is not None else base.warmup_s, args.window if args.window is not None else base.window_s,
                     args.drain if args.drain is not None else base.drain_s)
-    tuning = Tuning(senders=args.senders, batch_txs=None if args.batch is None else max(1, min(1000, args.batch)), inflight_max=args.inflight, lanes_per_node=args.lanes,
+    tuning = Tuning(senders=args.senders, batch_txs=None if args.batch is None else max(1, min(1000, args.batch)), inflight_max=args.inflight, lanes_per_node=args.lanes, verify_workers=args.verify_workers,
                     target=args.to, rate_tps=args.rate, profile=args.profile, keep=args.keep,
                     status_only=args.no_events)
     t0 = time.monotonic()

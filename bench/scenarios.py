@@ -85,6 +85,7 @@ class Tuning:
     batch_txs: int | None = None
     inflight_max: int | None = None
     lanes_per_node: int = 2
+    verify_workers: int | None = None  # the nodes' verify.workers (None: their default, one per spare core)
     target: str | None = None
     rate_tps: float | None = None  # overrides the scenario's rate (0: as fast as possible)
     profile: bool = False
@@ -137,7 +138,7 @@ def run_scenario(key: str, timing: Timing, tuning: Tuning, log: Callable[[str], 
     verify_per_s = measure_verify_per_s()
     log(f"  Ed25519 verify on one core: {verify_per_s:,.0f}/s")
 
-    network = BenchNetwork.create(scenario.validators, scenario.delay_ms, keep=tuning.keep)
+    network = BenchNetwork.create(scenario.validators, scenario.delay_ms, keep=tuning.keep, verify_workers=tuning.verify_workers)
     profilers: list[tuple[subprocess.Popen[bytes], Path]] = []
     try:
         network.start()
@@ -247,6 +248,7 @@ def run_scenario(key: str, timing: Timing, tuning: Tuning, log: Callable[[str], 
     result["batch_txs"] = config.batch_txs if scenario.rate_tps is None else None
     result["inflight_max"] = config.inflight_max if scenario.rate_tps is None else None
     result["lanes"] = lane_count
+    result["verify_workers"] = "node default (one per spare core)" if tuning.verify_workers is None else tuning.verify_workers
     result["cpu_count"] = cores
     result["load_average_1m_at_start"] = round(load_average, 2)
     if rss_every_s:

@@ -522,13 +522,19 @@ def decode_tx(raw: bytes) -> SignedTx:
     return tx
 
 
+def signature_checks(tx: SignedTx, chain_id: str) -> list[tuple[bytes, bytes, bytes]]:
+    """The (public key, message, signature) triples that must all verify for `tx` to be validly signed on
+    `chain_id` (for governance: every validator signature it carries)."""
+    message = signing_bytes(chain_id, tx.body)
+    if is_governance(tx.body):
+        return [(blob[:PUBLIC_KEY_BYTES], message, blob[PUBLIC_KEY_BYTES:]) for blob in tx.signatures]
+    return [(key, message, sig) for key, sig in zip(tx.signers(), tx.signatures, strict=True)]
+
+
 def signatures_valid(tx: SignedTx, chain_id: str) -> bool:
     """True when every required signer signed this transaction's body for `chain_id` (for governance:
     every signature it carries verifies; whether they make a quorum is the rule's question)."""
-    message = signing_bytes(chain_id, tx.body)
-    if is_governance(tx.body):
-        return all(verify_signature(blob[:PUBLIC_KEY_BYTES], message, blob[PUBLIC_KEY_BYTES:]) for blob in tx.signatures)
-    return all(verify_signature(key, message, sig) for key, sig in zip(tx.signers(), tx.signatures, strict=True))
+    return all(verify_signature(key, message, sig) for key, message, sig in signature_checks(tx, chain_id))
 
 
 def tx_to_json(tx: SignedTx) -> dict[str, Any]:

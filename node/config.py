@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,11 @@ class NodeConfig:
     peers: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     p2p_delay_ms: int = 0  # fault layer: hold outgoing peer messages this long (benchmarks of distant validators)
+    verify_workers: int | None = None  # processes verifying submitted batches; None: one per spare core
+
+    @property
+    def verify_worker_count(self) -> int:
+        return default_worker_count() if self.verify_workers is None else self.verify_workers
 
     @property
     def genesis_path(self) -> Path:
@@ -75,11 +81,25 @@ class NodeConfig:
             "api": {"host": self.api_host, "port": self.api_port},
             "p2p": {"host": self.p2p_host, "port": self.p2p_port, **({"delay_ms": self.p2p_delay_ms} if self.p2p_delay_ms else {})},
             "peers": list(self.peers),
+            "verify": {"workers": "auto" if self.verify_workers is None else self.verify_workers},
         }
 
     def save(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / CONFIG_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def default_worker_count() -> int:
+    """One signature-verifying process per core beyond the one the node's event loop runs on."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
+def _worker_count(value: Any) -> int | None:
+    if value == "auto":
+        return None
+    if type(value) is not int or not 0 <= value <= 64:
+        raise ValueError(f'verify.workers is "auto" or a number of processes from 0 to 64, not {value!r}')
+    return value
 
 
 def load_config(home: Path) -> NodeConfig:
@@ -96,6 +116,7 @@ def load_config(home: Path) -> NodeConfig:
             p2p_port=int(document["p2p"]["port"]),
             peers=tuple(str(peer) for peer in document.get("peers", [])),
             p2p_delay_ms=int(document["p2p"].get("delay_ms", 0)),
+            verify_workers=_worker_count(document.get("verify", {}).get("workers", "auto")),
         )
     except FileNotFoundError as exc:
         raise ConfigError(f"{path} does not exist; create a node home with 'corridor testnet'") from exc

@@ -56,8 +56,9 @@ class Mempool:
         """The nonce the sender's next transaction must carry, counting pending ones."""
         return self._state.get_nonce(sender)
 
-    def admit(self, tx: SignedTx, now_ms: int) -> Refusal | None:
-        """Admit `tx` or say why not. Checks are ordered cheapest first; the signature is verified once."""
+    def admit(self, tx: SignedTx, now_ms: int, signature_ok: bool | None = None) -> Refusal | None:
+        """Admit `tx` or say why not. Checks are ordered cheapest first; the signature is verified once:
+        here, or before (`signature_ok` says how that went)."""
         if tx.hash in self._pending or self._store.find_tx(tx.hash) is not None:
             return Refusal.DUPLICATE
         if len(self._pending) >= self._txs_max:
@@ -66,7 +67,7 @@ class Mempool:
             return Refusal.SENDER_QUEUE_FULL
         if tx.body.nonce != expected_nonce(self._state, tx):
             return Refusal.BAD_NONCE
-        if not signatures_valid(tx, self._chain_id):
+        if not (signatures_valid(tx, self._chain_id) if signature_ok is None else signature_ok):
             return Refusal.BAD_SIGNATURE
         outcome = self._apply(tx, now_ms)
         if outcome is not None:
