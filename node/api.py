@@ -13,22 +13,27 @@ from typing import Any
 from aiohttp import web
 
 from corridor import codec
+from corridor.consensus.certificate import CommitCertificate
 from corridor.consensus.evidence import Equivocation
+from corridor.hashing import merkle_proof
 from corridor.keys import AddressError, format_address, parse_address
 from corridor.ledger import fx, governance
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.block import Block, Receipt
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.state import Currency
-from corridor.ledger.tx import TxError, decode_tx, tx_to_json
+from corridor.ledger.store import Store
+from corridor.ledger.tx import SignedTx, TxError, decode_tx, tx_to_json
 from corridor.node.chain import Chain
 from corridor.node.config import NodeConfig
 from corridor.node.runner import Runner
+from corridor.node.verifier import BatchVerifier
 
 log = logging.getLogger(__name__)
 CHAIN = web.AppKey("chain", Chain)
 RUNNER = web.AppKey("runner", Runner)
 CONFIG = web.AppKey("config", NodeConfig)
+VERIFIER = web.AppKey("verifier", BatchVerifier)
 
 HEIGHT_PATTERN = re.compile(r"[0-9]{1,18}")
 MALFORMED = frozenset(
@@ -177,12 +182,11 @@ async def _read_txs(request: web.Request) -> tuple[list[bytes], bool]:
         raise ApiError(400, "bad_hex", "Each transaction is a string of hexadecimal digits.") from exc
 
 
-def _submit(chain: Chain, raw: bytes) -> tuple[bytes | None, ApiError | None]:
-    try:
-        tx = decode_tx(raw)
-    except TxError as exc:
-        return None, refusal_error(exc.refusal, exc.message)
-    refusal = chain.submit(tx)
+def _admit(chain: Chain, tx: SignedTx | ApiError, signature_ok: bool | None = None) -> tuple[bytes | None, ApiError | None]:
+    """Admit a decoded transaction (or pass on why it did not decode): its hash and what went wrong."""
+    if isinstance(tx, ApiError):
+        return None, tx
+    refusal = chain.submit(tx, signature_ok=signature_ok)
     if refusal is Refusal.GOVERNANCE_QUORUM_MISSING:
         missing = governance.missing_signers(chain.committed_state(), tx)
         names = ", ".join(name for _, name, _ in missing)
@@ -193,19 +197,31 @@ def _submit(chain: Chain, raw: bytes) -> tuple[bytes | None, ApiError | None]:
     return tx.hash, None
 
 
+def _decoded(raw: bytes) -> SignedTx | ApiError:
+    try:
+        return decode_tx(raw)
+    except TxError as exc:
+        return refusal_error(exc.refusal, exc.message)
+
+
 async def post_txs(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
     raws, batch = await _read_txs(request)
     if batch:
+        # Decode all, verify the signatures together (on other cores where there are any), then admit in
+        # the batch's order, so one sender's transactions keep their nonce order.
+        decoded = [_decoded(raw) for raw in raws]
+        txs = [tx for tx in decoded if isinstance(tx, SignedTx)]
+        verdicts = dict(zip((id(tx) for tx in txs), await request.app[VERIFIER].verify(txs)))
         results = []
-        for raw in raws:
-            tx_hash, error = _submit(chain, raw)
+        for tx in decoded:
+            tx_hash, error = _admit(chain, tx, verdicts.get(id(tx)))
             entry: dict[str, Any] = {"hash": tx_hash.hex() if tx_hash else None}
             if error is not None:
                 entry.update(error_body(error.code, error.message))
             results.append(entry)
         return web.json_response({"results": results}, status=202)
-    tx_hash, error = _submit(chain, raws[0])
+    tx_hash, error = _admit(chain, _decoded(raws[0]))
     if error is not None:
         raise error
     assert tx_hash is not None
@@ -238,6 +254,77 @@ async def get_tx(request: web.Request) -> web.Response:
     if refusal is not None:
         return web.json_response({"status": "rejected", "hash": tx_hash.hex(), **error_body(refusal.code, refusal.sentence)})
     raise ApiError(404, "unknown_tx", "This node knows no transaction with this hash.", status="unknown")
+
+
+RECEIPT_PROOF_FORMAT = "corridor/receipt-proof/v1"  # the same string as corridor.client.verify's, which reads it
+
+
+def block_bundle(store: Store, height: int) -> bytes | None:
+    """A committed block with its certificate and receipts, as canonical bytes (GET /v1/blocks/{height}/raw)."""
+    block_bytes = store.get_block_bytes(height)
+    if block_bytes is None:
+        return None
+    receipts = [codec.encode(receipt.to_map()) for receipt in store.get_receipts(height)]
+    return codec.encode({"block": block_bytes, "certificate": store.get_certificate(height), "receipts": receipts})
+
+
+def receipt_proof(store: Store, height: int, index: int) -> dict[str, Any]:
+    """Everything needed to check, offline and with the genesis file alone, that transaction `index` of block
+    `height` is final (docs/protocol.md, "Offline payment receipts"): the transaction's and receipt's bytes,
+    their Merkle audit paths to the header's txs_root and receipts_root, the header's bytes and its commit
+    certificate, and what corridor.client.verify.follow_validator_set needs to reach the validator set of
+    `height`: the governance history up to that height and the certified blocks (bundles) of its validator
+    changes below it and of its currency registrations up to it."""
+    block = store.get_block(height)
+    assert block is not None and 0 <= index < len(block.txs), f"no transaction {index} at height {height}"
+    receipts = store.get_receipts(height)
+    receipt_leaves = [codec.encode(r.to_map()) for r in receipts]
+    tx_leaves = [tx.raw for tx in block.txs]
+    certificate = store.get_certificate(height)
+    assert certificate is not None, f"block {height} has no certificate"
+    history, bundle_heights = [], set()
+    for gov_height, gov_index in store.governance_history():
+        if gov_height > height:
+            break
+        gov_block = block if gov_height == height else store.get_block(gov_height)
+        assert gov_block is not None
+        type_name = gov_block.txs[gov_index].body.TYPE
+        history.append({"height": gov_height, "index": gov_index, "type": type_name})
+        if (type_name == "gov_set_validator" and gov_height < height) or type_name == "gov_register_currency":
+            bundle_heights.add(gov_height)
+    bundles = [(h, block_bundle(store, h)) for h in sorted(bundle_heights)]
+    header = block.header
+    return {
+        "format": RECEIPT_PROOF_FORMAT,
+        "chain_id": header.chain_id,
+        "tx_hash": block.txs[index].hash.hex(),
+        "height": height,
+        "index": index,
+        "tx": {"raw": block.txs[index].raw.hex(), "decoded": tx_to_json(block.txs[index])},
+        "receipt": {"raw": receipt_leaves[index].hex(), "decoded": receipt_to_json(receipts[index])},
+        "receipt_proof": {"root": "receipts_root", "leaf_index": index, "leaf_count": len(receipt_leaves),
+                          "path": [node.hex() for node in merkle_proof(receipt_leaves, index)]},
+        "tx_proof": {"root": "txs_root", "leaf_index": index, "leaf_count": len(tx_leaves),
+                     "path": [node.hex() for node in merkle_proof(tx_leaves, index)]},
+        "header": {"raw": codec.encode(header.to_map()).hex(), "hash": block.hash.hex(), "decoded": header.to_json()},
+        "certificate": CommitCertificate.from_bytes(certificate).to_json(),
+        "governance": {
+            "history": history,
+            "blocks": [{"height": h, "bundle": bundle.hex()} for h, bundle in bundles if bundle is not None],
+        },
+    }
+
+
+async def get_tx_proof(request: web.Request) -> web.Response:
+    """A committed transaction's offline-verifiable receipt proof (corridor verify-receipt checks it)."""
+    chain = request.app[CHAIN]
+    tx_hash = _parse_hash(request.match_info["hash"])
+    location = chain.store.find_tx(tx_hash)
+    if location is None:
+        if chain.mempool.get(tx_hash) is not None:
+            raise ApiError(404, "not_committed", "This transaction is pending; its proof exists once it commits.", status="pending")
+        raise ApiError(404, "unknown_tx", "This node knows no committed transaction with this hash.", status="unknown")
+    return web.json_response(receipt_proof(chain.store, *location))
 
 
 async def get_account(request: web.Request) -> web.Response:
@@ -312,11 +399,9 @@ async def get_block_raw(request: web.Request) -> web.Response:
     height = chain.store.tip.height if text == "latest" else int(text) if HEIGHT_PATTERN.fullmatch(text) else -1
     if height < 0:
         raise ApiError(400, "bad_height", "A height is a non-negative integer or 'latest'.")
-    block_bytes = chain.store.get_block_bytes(height)
-    if block_bytes is None:
+    body = block_bundle(chain.store, height)
+    if body is None:
         raise ApiError(404, "unknown_block", f"There is no block at height {height}; the tip is {chain.store.tip.height}.")
-    receipts = [codec.encode(receipt.to_map()) for receipt in chain.store.get_receipts(height)]
-    body = codec.encode({"block": block_bytes, "certificate": chain.store.get_certificate(height), "receipts": receipts})
     return web.Response(body=body, content_type="application/msgpack")
 
 
@@ -533,14 +618,26 @@ async def get_status(request: web.Request) -> web.Response:
     )
 
 
+async def _start_verifier(app: web.Application) -> None:
+    app[VERIFIER].start()
+
+
+async def _stop_verifier(app: web.Application) -> None:
+    app[VERIFIER].stop()
+
+
 def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Application:
     """The aiohttp application serving the API for `chain`."""
     app = web.Application(middlewares=[errors_as_json], client_max_size=config.limits.http_body_bytes_max)
     app[CHAIN] = chain
     app[RUNNER] = runner
     app[CONFIG] = config
+    app[VERIFIER] = BatchVerifier(chain.chain_id, config.verify_worker_count)
+    app.on_startup.append(_start_verifier)
+    app.on_cleanup.append(_stop_verifier)
     app.router.add_post("/v1/txs", post_txs)
     app.router.add_get("/v1/txs/{hash}", get_tx)
+    app.router.add_get("/v1/txs/{hash}/proof", get_tx_proof)
     app.router.add_get("/v1/accounts/{address}", get_account)
     app.router.add_get("/v1/blocks/{height}", get_block)
     app.router.add_get("/v1/blocks/{height}/raw", get_block_raw)
@@ -552,4 +649,5 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app.router.add_get("/v1/accounts/{address}/offers", get_account_offers)
     app.router.add_get("/v1/currencies", get_currencies)
     app.router.add_get("/v1/status", get_status)
+    app.router.add_get("/metrics", chain.metrics.handle)  # Prometheus text format (node/metrics.py)
     return app

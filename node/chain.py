@@ -21,6 +21,7 @@ from corridor.ledger.store import Store
 from corridor.ledger.tx import SignedTx, signatures_valid
 from corridor.node.config import Limits
 from corridor.node.mempool import Mempool
+from corridor.node.metrics import NodeMetrics
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +50,20 @@ class Chain:
         self._rejected: collections.OrderedDict[bytes, Refusal] = collections.OrderedDict()
         self._subscribers: set[asyncio.Queue[tuple[Block, tuple[Receipt, ...]] | None]] = set()
         self.committed_txs_total = 0
+        self.metrics = NodeMetrics(self)
 
     # Admission
 
-    def submit(self, tx: SignedTx, from_client: bool = True) -> Refusal | None:
-        """Admit `tx` to the mempool (verifying it once), or return why not."""
-        refusal = self.mempool.admit(tx, self.clock_ms())
+    def submit(self, tx: SignedTx, from_client: bool = True, signature_ok: bool | None = None) -> Refusal | None:
+        """Admit `tx` to the mempool (verifying it once, unless `signature_ok` says how that went), or
+        return why not."""
+        refusal = self.mempool.admit(tx, self.clock_ms(), signature_ok)
         if refusal is None:
             self._rejected.pop(tx.hash, None)
+            self.metrics.tx_admitted(tx.hash, from_client)
             self.on_admitted(tx, from_client)
+        else:
+            self.metrics.tx_refused(refusal, from_client)
         return refusal
 
     def rejection_of(self, tx_hash: bytes) -> Refusal | None:
@@ -112,7 +118,9 @@ class Chain:
     def commit(self, executed: ExecutedBlock, certificate: CommitCertificate) -> None:
         """Store a decided block with its certificate, then update the mempool and wake waiting clients."""
         block = executed.block
+        parent_time_ms, started = self.store.tip.time_ms, time.perf_counter()
         self.store.commit_block(executed, certificate.to_bytes())
+        self.metrics.block_committed(executed, certificate, parent_time_ms, time.perf_counter() - started)
         self.committed_txs_total += len(block.txs)
         for receipt in executed.receipts:
             self._resolve(receipt.tx_hash, receipt)
@@ -146,6 +154,7 @@ class Chain:
     def _forget(self, committed: list[SignedTx], left_out: list[LeftOut]) -> None:
         """Take committed and left-out transactions out of the mempool; report every one that is refused."""
         dropped = self.mempool.remove_committed(committed, self.clock_ms(), [item.tx for item in left_out])
+        self.metrics.txs_dropped(left_out, dropped)
         for item in [*left_out, *dropped]:
             self._reject(item.tx.hash, item.refusal)
 

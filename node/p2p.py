@@ -97,6 +97,8 @@ class Transport:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.messages_dropped = 0
+        self.messages_sent: dict[bytes, int] = {}  # per peer key, read by corridor.node.metrics
+        self.messages_received: dict[bytes, int] = {}
 
     # Lifecycle
 
@@ -213,6 +215,7 @@ class Transport:
                 except codec.DecodeError as exc:
                     log.warning("dropping a malformed frame from peer %s: %s", connection.peer_key.hex()[:12], exc.message)
                     continue
+                self.messages_received[connection.peer_key] = self.messages_received.get(connection.peer_key, 0) + 1
                 self._on_message(connection.peer_key, kind, payload)
         finally:
             writer.cancel()
@@ -228,6 +231,7 @@ class Transport:
                 if due > loop.time():
                     await asyncio.sleep(due - loop.time())
                 await connection.ws.send_bytes(frame)
+                self.messages_sent[connection.peer_key] = self.messages_sent.get(connection.peer_key, 0) + 1
         except (ConnectionError, aiohttp.ClientError, RuntimeError):
             await connection.ws.close()
 

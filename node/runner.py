@@ -311,7 +311,7 @@ class Runner:
             log.warning("proposal %d/%d dropped: %d blocks of this height executed already", proposal.height, proposal.round, len(self._executed))
             return
         if executed is None:
-            block = Block.from_bytes(block_bytes)
+            block = Block.from_bytes(block_bytes, known=self.chain.mempool.get)
             if block.hash != proposal.block_hash:
                 raise MessageError("the proposal's block does not match its hash")
             if self._validators.get(block.header.proposer) is None:
@@ -410,6 +410,7 @@ class Runner:
     def _commit(self, executed: ExecutedBlock, certificate: CommitCertificate) -> None:
         """Commit a block (decided here or fetched with its certificate) and start the next height."""
         self.chain.commit(executed, certificate)
+        self.chain.metrics.certificate_committed(certificate, self._validators)  # the set of the committed height
         for raw in executed.block.evidence:
             self._evidence_pool.pop(Equivocation.from_bytes(raw).hash, None)
         self._executed.clear()

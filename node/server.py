@@ -31,6 +31,7 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
         if chain.validator_set().get(node_key.public_key) is None:
             log.warning("this node's key is not in the current validator set: its peers accept it once governance adds it")
         consensus = Runner(chain, node_key, config.p2p_host, config.p2p_port, config.peers, p2p_delay_ms=config.p2p_delay_ms)
+        chain.metrics.attach(consensus, config.moniker)
         runner = web.AppRunner(make_app(chain, consensus, config), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, config.api_host, config.api_port, reuse_address=True)

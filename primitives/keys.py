@@ -103,6 +103,9 @@ def parse_address(text: str) -> bytes:
     return bytes(decoded)
 
 
+verification_counts = [0, 0]  # [performed, failed] in this process, exported by corridor.node.metrics
+
+
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """True when `signature` is a valid Ed25519 signature of `message` by `public_key`; never raises.
 
@@ -110,9 +113,11 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     """
     if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
         return False
+    verification_counts[0] += 1
     try:
         nacl.signing.VerifyKey(public_key).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
+        verification_counts[1] += 1
         return False
     return True
 
