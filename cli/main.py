@@ -855,6 +855,48 @@ def verify_block(height: str, genesis_path: Path, node_url: str, as_json: bool) 
         "state_root": verified.header["state_root"]})
 
 
+PROOF_FILE_BYTES_MAX = 512 * 1024 * 1024
+
+
+@cli.command("verify-receipt")
+@click.argument("proof_path", metavar="FILE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--genesis", "genesis_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="The chain's genesis file: the only thing trusted.")
+@json_option
+@guarded
+def verify_receipt_command(proof_path: Path, genesis_path: Path, as_json: bool) -> None:
+    """Check a receipt proof (GET /v1/txs/{hash}/proof, saved to FILE) offline: that its transaction is final
+    in a block certified by the chain's validators, with no node and nothing but the genesis file."""
+    from corridor.client.verify import VerificationError, verify_receipt
+    from corridor.ledger.genesis import load_genesis
+
+    genesis = load_genesis(genesis_path)
+    try:
+        if proof_path.stat().st_size > PROOF_FILE_BYTES_MAX:
+            raise click.ClickException(f"{proof_path} is larger than any receipt proof")
+        document = json.loads(proof_path.read_bytes())
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {proof_path}: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise click.ClickException(f"{proof_path} is not a JSON receipt proof: {exc}") from None
+    try:
+        verified = verify_receipt(document, genesis)
+    except VerificationError as exc:
+        raise click.ClickException(f"receipt is NOT valid: {exc}") from None
+    if as_json:
+        print_json(verified.to_json())
+        return
+    click.echo(f"receipt verified: final at height {verified.height} of chain {verified.chain_id}")
+    for line in verified.summary():
+        click.echo(f"  {line}")
+    memo = getattr(verified.tx.body, "memo", "")
+    if memo:
+        click.echo(f"  memo: {memo}")
+    click.echo(f"transaction {verified.tx_hash.hex()} ({verified.tx.body.TYPE}, signed by {verified.sender})")
+    click.echo(f"index {verified.index} of block {verified.height}, hash {verified.block_hash.hex()}")
+    click.echo(f"certified by {', '.join(verified.signers)} ({verified.signed_power} of {verified.total_power} voting power)")
+
+
 @query.command("evidence")
 @node_option
 @json_option

@@ -1,6 +1,7 @@
 """Offline verification of a committed block: trusting nothing but the genesis file, check that a block is
 well formed, that its roots match its contents, and that more than two thirds of the power of the
-validator set of its height signed its commit certificate.
+validator set of its height signed its commit certificate; and, the same way, that a single transaction and
+its receipt are final (`verify_receipt`, over a proof from GET /v1/txs/{hash}/proof).
 
 The validator set of a height is followed from genesis: each committed validator change is itself checked
 (its block's certificate, signed by the set of that block's height) before it is applied, and every header
@@ -14,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from corridor import codec
-from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate
+from corridor.consensus.certificate import PRECOMMIT, CertificateError, CommitCertificate, verify_certificate, vote_signing_bytes
 from corridor.consensus.validators import Validator, ValidatorSet
+from corridor.ledger.amounts import format_amount, format_price
 from corridor.ledger.governance import skip_reason, validators_hash
-from corridor.hashing import merkle_root
-from corridor.ledger.block import Block, InvalidBlock
+from corridor.hashing import merkle_root, sha256, verify_merkle_proof
+from corridor.keys import address_of, format_address, verify_signature
+from corridor.ledger.block import Block, Header, InvalidBlock, Receipt
 from corridor.ledger.genesis import Genesis
-from corridor.ledger.tx import GovSetValidator, signatures_valid
+from corridor.ledger.tx import GovRegisterCurrency, GovSetValidator, SignedTx, TxError, decode_tx, signatures_valid, tx_to_json
 
 BUNDLE_BYTES_MAX = 64 * 1024 * 1024
 
@@ -73,14 +76,62 @@ def verify_block_bundle(bundle: bytes, genesis: Genesis, validators: ValidatorEn
             raise VerificationError(f"transaction {tx.hash.hex()} carries an invalid signature")
     if header.validators_hash != validators_hash(entries):
         raise VerificationError("the block was signed by another validator set than the one followed from genesis")
+    try:
+        signers, signed_power, total_power = check_certificate(certificate, entries, genesis.chain_id, header.height, block.hash)
+    except VerificationError as exc:
+        raise VerificationError(f"the commit certificate does not prove the block: {exc}") from exc
+    return VerifiedBlock(header.height, block.hash, len(block.txs), signers, signed_power, total_power, header.to_json(), block)
+
+
+def validator_label(public_key: bytes, name: str | None = None) -> str:
+    """A validator as people read it: its account address, and its name when known."""
+    address = format_address(address_of(public_key)) if len(public_key) == 32 else f"with key {public_key.hex()[:16]}"
+    return f"{address} ({name})" if name else address
+
+
+def check_certificate(
+    certificate: CommitCertificate, entries: ValidatorEntries, chain_id: str, height: int, block_hash: bytes
+) -> tuple[tuple[str, ...], int, int]:
+    """(signer names, signed power, total power) when `certificate` proves `block_hash` at `height` for the
+    validator set `entries`; raises VerificationError naming what failed.
+
+    `consensus.certificate.verify_certificate` alone decides; when it refuses, the certificate is walked
+    again in the same order only to name the culprit by its address (a signer outside the set, a validator
+    twice, a signature that does not verify, too little power)."""
     validators = ValidatorSet([Validator(name, key, power) for key, name, power in entries])
     try:
-        verify_certificate(certificate, validators, genesis.chain_id, header.height, block.hash)
+        verify_certificate(certificate, validators, chain_id, height, block_hash)
     except CertificateError as exc:
-        raise VerificationError(f"the commit certificate does not prove the block: {exc}") from exc
+        raise VerificationError(_certificate_failure(certificate, validators, chain_id, height, block_hash) or str(exc)) from exc
     signers = tuple(validators.get(key).name for key, _ in certificate.signatures)
     signed_power = sum(validators.get(key).power for key, _ in certificate.signatures)
-    return VerifiedBlock(header.height, block.hash, len(block.txs), signers, signed_power, validators.total_power, header.to_json(), block)
+    return signers, signed_power, validators.total_power
+
+
+def _certificate_failure(
+    certificate: CommitCertificate, validators: ValidatorSet, chain_id: str, height: int, block_hash: bytes
+) -> str | None:
+    """Why verify_certificate refused `certificate`, in terms of addresses (None if no reason is found)."""
+    if certificate.height != height:
+        return f"the certificate is for height {certificate.height}, not {height}"
+    if certificate.block_hash != block_hash:
+        return "header does not match the certificate's block hash"
+    message = vote_signing_bytes(chain_id, PRECOMMIT, height, certificate.round, block_hash)
+    seen: set[bytes] = set()
+    power = 0
+    for key, signature in certificate.signatures:
+        validator = validators.get(key)
+        if validator is None:
+            return f"signer {validator_label(key)} is not a validator at height {height}"
+        if key in seen:
+            return f"validator {validator_label(key, validator.name)} signed the certificate twice"
+        if not verify_signature(key, message, signature):
+            return f"signature of validator {validator_label(key, validator.name)} does not verify"
+        seen.add(key)
+        power += validator.power
+    if not validators.has_quorum(power):
+        return f"certificate carries {power} of {validators.total_power} voting power, needs more than 2/3 ({validators.quorum_power})"
+    return None
 
 
 def _apply_due(entries: ValidatorEntries, pending: dict[tuple[int, bytes], tuple[str, int]], height: int) -> ValidatorEntries:
@@ -115,3 +166,339 @@ def follow_validator_set(fetch_bundle: Any, history: list[dict[str, Any]], genes
             raise VerificationError(f"block {item['height']} holds no validator change at index {item['index']}")
         pending[(body.effective_height, body.validator_key)] = (body.validator_name, body.power)
     return _apply_due(entries, pending, height)
+
+
+# Offline payment receipts ---------------------------------------------------------------------------------
+
+RECEIPT_PROOF_FORMAT = "corridor/receipt-proof/v1"
+HEADER_BYTES_MAX = 4096
+RECEIPT_BYTES_MAX = 1024 * 1024
+MERKLE_PATH_HASHES_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedReceipt:
+    """A transaction and its receipt, proven final: in block `height` of `chain_id`, certified by validators
+    holding `signed_power` of `total_power`. `decimals` holds every currency whose decimals the genesis
+    file, or a verified registration, made known."""
+
+    chain_id: str
+    height: int
+    index: int
+    block_hash: bytes
+    tx: SignedTx
+    receipt: Receipt
+    signers: tuple[str, ...]
+    signed_power: int
+    total_power: int
+    decimals: dict[str, int]
+
+    @property
+    def tx_hash(self) -> bytes:
+        return self.tx.hash
+
+    @property
+    def sender(self) -> str:
+        """The address of the transaction's signer (for governance, its proposer)."""
+        return format_address(self.tx.sender)
+
+    def payments(self) -> list[dict[str, Any]]:
+        """Who paid whom how much, in which currency: one entry per `transfer` event (a transfer, each leg
+        of a swap) and per `payment` event (a cross-currency pay, with what it cost the payer)."""
+        found = []
+        for event in self.receipt.events:
+            if event.get("kind") not in ("transfer", "payment"):
+                continue
+            entry = {"from": _address_text(event["from"]), "to": _address_text(event["to"]), "currency": event["currency"],
+                     "amount_minor": event["amount_minor"], "amount": self.amount_text(event["amount_minor"], event["currency"])}
+            if event["kind"] == "payment":
+                entry.update({"sent_currency": event["sent_currency"], "sent_minor": event["sent_minor"],
+                              "sent": self.amount_text(event["sent_minor"], event["sent_currency"]), "via": event["via"]})
+            found.append(entry)
+        return found
+
+    def amount_text(self, minor: int, currency: str) -> str:
+        """`1250` USD is "12.50 USD"; a currency of unknown decimals is shown in minor units."""
+        if currency in self.decimals:
+            return f"{format_amount(minor, self.decimals[currency])} {currency}"
+        return f"{minor} minor units of {currency}"
+
+    def summary(self) -> list[str]:
+        """One sentence per event of the receipt."""
+        return [describe_event(event, self) for event in self.receipt.events] or [f"{self.tx.body.TYPE} applied (no events)"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": True,
+            "final": True,
+            "chain_id": self.chain_id,
+            "height": self.height,
+            "index": self.index,
+            "block_hash": self.block_hash.hex(),
+            "tx_hash": self.tx_hash.hex(),
+            "tx": tx_to_json(self.tx),
+            "payments": self.payments(),
+            "summary": self.summary(),
+            "events": [_event_json(event) for event in self.receipt.events],
+            "signers": list(self.signers),
+            "signed_power": self.signed_power,
+            "total_power": self.total_power,
+        }
+
+
+def _address_text(value: Any) -> str:
+    return format_address(value) if type(value) is bytes and len(value) == 20 else str(value)
+
+
+def _event_json(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as JSON: `from`, `to` and `account` as cor1... addresses, other byte strings as hex."""
+    return {key: _address_text(value) if key in ("from", "to", "account") else value.hex() if type(value) is bytes else value
+            for key, value in event.items()}
+
+
+def describe_event(event: dict[str, Any], receipt: VerifiedReceipt) -> str:
+    """A receipt event as a sentence, amounts in major units where the currency's decimals are known."""
+    e = _event_json(event)
+    amount = receipt.amount_text
+    kind = e.get("kind")
+    try:
+        if kind == "transfer":
+            return f"{e['from']} paid {e['to']} {amount(e['amount_minor'], e['currency'])}"
+        if kind == "payment":
+            route = f" via {e['via']}" if e["via"] else ""
+            return (f"{e['from']} paid {e['to']} {amount(e['amount_minor'], e['currency'])}, "
+                    f"costing {amount(e['sent_minor'], e['sent_currency'])}{route}")
+        if kind == "mint":
+            return f"{amount(e['amount_minor'], e['currency'])} minted to {e['to']}"
+        if kind == "burn":
+            return f"{e['from']} redeemed (burned) {amount(e['amount_minor'], e['currency'])}"
+        if kind == "clawback":
+            return f"{amount(e['amount_minor'], e['currency'])} clawed back from {e['from']} to the issuer {e['to']}"
+        if kind == "reserve_attested":
+            return f"reserve of {e['currency']} attested at {amount(e['reserve_minor'], e['currency'])} (report {e['report_hash']})"
+        if kind in ("authorized", "deauthorized", "frozen", "unfrozen", "distributor_licensed", "distributor_revoked"):
+            return f"{e['account']} {kind.replace('_', ' ')} in {e['currency']}"
+        if kind in ("paused", "resumed"):
+            return f"{e['currency']} {kind}"
+        if kind == "policy_set":
+            return (f"{e['currency']} policy: payments at most {amount(e['transfer_max_minor'], e['currency'])} (0: no cap), "
+                    f"travel rule above {amount(e['travel_rule_threshold_minor'], e['currency'])} (0: never), "
+                    f"distributors only: {'yes' if e['distributors_only'] else 'no'}")
+        if kind == "offer_taken":
+            return (f"{e['account']} paid {amount(e['paid_minor'], e['paid_currency'])} and bought "
+                    f"{amount(e['bought_minor'], e['bought_currency'])} from the book")
+        if kind == "offer_filled":
+            return (f"offer {e['offer_id']} of {e['account']} sold {amount(e['sold_minor'], e['sold_currency'])} for "
+                    f"{amount(e['received_minor'], e['received_currency'])}")
+        if kind == "offer_removed":
+            return f"offer {e['offer_id']} of {e['account']} removed; {amount(e['refunded_minor'], e['currency'])} returned to it"
+        if kind == "offer_placed":
+            sell, buy = e["sell_currency"], e["buy_currency"]
+            if sell in receipt.decimals and buy in receipt.decimals:
+                price = f"{format_price(e['price_num'], e['price_den'], receipt.decimals[sell], receipt.decimals[buy])} {buy} per {sell}"
+            else:
+                price = f"{e['price_num']}/{e['price_den']} {buy} minor units per {sell} minor unit"
+            return f"offer {e['offer_id']} of {e['account']} rests in the book: {amount(e['remaining_minor'], sell)} for {buy} at {price}"
+        if kind == "offer_unplaced":
+            return f"{amount(e['refunded_minor'], e['currency'])} not sold returned to {e['account']}"
+        if kind == "currency_registered":
+            return f"currency {e['currency']} registered ({e['decimals']} decimals), issuer {e['account']}"
+        if kind == "issuer_changed":
+            return f"{e['currency']} handed to the issuer {e['account']}"
+        if kind == "validator_change_scheduled":
+            return f"validator {e['validator_name']} ({e['validator_key'][:16]}…) set to power {e['power']} from height {e['effective_height']}"
+    except (KeyError, TypeError, ValueError):
+        pass  # an event of an unexpected shape is shown as its fields below
+    fields = ", ".join(f"{key}={value}" for key, value in e.items() if key != "kind")
+    return f"{kind}: {fields}"
+
+
+def _malformed(what: str) -> VerificationError:
+    return VerificationError(f"the proof is malformed: {what}")
+
+
+def _get(document: Any, path: str, kind: type, label: str = "") -> Any:
+    """document[a][b]... for a dotted `path`, which must be of type `kind`; `label` names the document in
+    messages (an item of a list, say)."""
+    value, shown = document, f"{label}.{path}" if label else path
+    for name in path.split("."):
+        if type(value) is not dict or name not in value:
+            raise _malformed(f"it has no {shown}")
+        value = value[name]
+    if type(value) is not kind:
+        raise _malformed(f"{shown} is not {'a whole number' if kind is int else 'text' if kind is str else 'a ' + kind.__name__}")
+    if kind is int and not 0 <= value <= codec.INT_MAX:
+        raise _malformed(f"{shown} is out of range")
+    return value
+
+
+def _hex(document: Any, path: str, length: int | None = None, limit: int = BUNDLE_BYTES_MAX, label: str = "") -> bytes:
+    text = _get(document, path, str, label)
+    shown = f"{label}.{path}" if label else path
+    if len(text) > 2 * limit:
+        raise _malformed(f"{shown} is longer than any Corridor object")
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise _malformed(f"{shown} is not hexadecimal") from None
+    if length is not None and len(value) != length:
+        raise _malformed(f"{shown} is not {length} bytes")
+    return value
+
+
+def _merkle_path(document: Any, name: str, index: int, leaf_count: int, failure: str) -> list[bytes]:
+    """The audit path `document[name]`, which must be for leaf `index` of `leaf_count`; `failure` is the
+    sentence that says which root it then cannot reach."""
+    path = _get(document, f"{name}.path", list)
+    if len(path) > MERKLE_PATH_HASHES_MAX:
+        raise _malformed(f"{name}.path is longer than any tree's")
+    claimed_index, claimed_count = _get(document, f"{name}.leaf_index", int), _get(document, f"{name}.leaf_count", int)
+    if (claimed_index, claimed_count) != (index, leaf_count):
+        raise VerificationError(f"{failure}: {name} is for leaf {claimed_index} of {claimed_count}, "
+                                f"not leaf {index} of the {leaf_count} the header counts")
+    return [_hex({"path": {str(i): item}}, f"path.{i}", 32, label=name) for i, item in enumerate(path)]
+
+
+def _decode_header(raw: bytes) -> Header:
+    """A header's canonical bytes, decoded and checked field by field as Block.from_bytes checks a block's."""
+    try:
+        header_map = codec.decode(raw, HEADER_BYTES_MAX)
+        return Block.from_bytes(codec.encode({"evidence": [], "header": header_map, "txs": []})).header
+    except (codec.DecodeError, InvalidBlock, ValueError) as exc:
+        raise _malformed(f"header.raw is not a block header ({exc})") from None
+
+
+def _decode_receipt(raw: bytes) -> Receipt:
+    try:
+        doc = codec.decode(raw, RECEIPT_BYTES_MAX)
+    except codec.DecodeError as exc:
+        raise _malformed(f"receipt.raw is not canonical ({exc.message})") from None
+    fields = {"code": str, "events": list, "height": int, "index": int, "tx_hash": bytes}
+    if type(doc) is not dict or set(doc) != set(fields) or any(type(doc[name]) is not kind for name, kind in fields.items()):
+        raise _malformed("receipt.raw is not a receipt")
+    if not all(type(event) is dict and type(event.get("kind")) is str for event in doc["events"]):
+        raise _malformed("receipt.raw holds an event that is not a map with a kind")
+    return Receipt.from_map(doc)
+
+
+def _governance(proof: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """The proof's governance history (as GET /v1/governance lists it) and a fetch_bundle over its blocks."""
+    history = _get(proof, "governance.history", list)
+    for position, item in enumerate(history):
+        if not (type(item) is dict and type(item.get("height")) is int and type(item.get("index")) is int
+                and type(item.get("type")) is str):
+            raise _malformed(f"governance.history[{position}] is not a {{height, index, type}} entry")
+    bundles: dict[int, bytes] = {}
+    for position, item in enumerate(_get(proof, "governance.blocks", list)):
+        label = f"governance.blocks[{position}]"
+        bundles[_get(item, "height", int, label)] = _hex(item, "bundle", label=label)
+
+    def fetch_bundle(height: int) -> bytes:
+        if height not in bundles:
+            raise VerificationError(f"the proof lacks block {height}, which its governance history names")
+        return bundles[height]
+
+    return history, fetch_bundle
+
+
+def _registered_decimals(genesis: Genesis, history: list[dict[str, Any]], fetch_bundle: Any, height: int,
+                         wanted: set[str]) -> dict[str, int]:
+    """The decimals of the currencies in `wanted` that governance registered at or before `height`, each read
+    from its own verified block (a currency's decimals never change after registration)."""
+    found: dict[str, int] = {}
+    for item in history:
+        if item["type"] != "gov_register_currency" or item["height"] > height or not wanted - set(found):
+            continue
+        entries = follow_validator_set(fetch_bundle, history, genesis, item["height"])
+        verified = verify_block_bundle(fetch_bundle(item["height"]), genesis, entries)
+        if verified.height != item["height"] or not 0 <= item["index"] < len(verified.block.txs):
+            raise VerificationError(f"governance history points past the transactions of block {item['height']}")
+        body = verified.block.txs[item["index"]].body
+        if isinstance(body, GovRegisterCurrency) and body.currency in wanted:
+            found.setdefault(body.currency, body.decimals)
+    return found
+
+
+def _currencies_of(events: tuple[dict[str, Any], ...]) -> set[str]:
+    return {value for event in events for key, value in event.items() if key.endswith("currency") and type(value) is str and value}
+
+
+def verify_receipt(proof: Any, genesis: Genesis) -> VerifiedReceipt:
+    """Check a receipt proof (the JSON document of GET /v1/txs/{hash}/proof) trusting nothing but `genesis`.
+
+    In order: the header is of the genesis chain; it hashes to the certificate's block hash; the validator
+    set of its height is followed from genesis through the proof's certified validator-change blocks
+    (`follow_validator_set`, as `corridor verify-block` does) and the header commits to that set; the
+    certificate carries valid precommits of distinct members holding more than 2/3 of its power; the
+    receipt's Merkle path reaches the header's `receipts_root`; the receipt is of this height and index and
+    names the transaction whose bytes the proof holds; those bytes reach `txs_root` and their signatures
+    verify. The decoded views in the proof are for people and are not read. Raises VerificationError
+    with a one-line reason."""
+    if type(proof) is not dict:
+        raise _malformed("it is not a JSON object")
+    if proof.get("format") != RECEIPT_PROOF_FORMAT:
+        raise _malformed(f"its format is {proof.get('format')!r}, not {RECEIPT_PROOF_FORMAT!r}")
+    header_raw = _hex(proof, "header.raw", limit=HEADER_BYTES_MAX)
+    receipt_raw = _hex(proof, "receipt.raw", limit=RECEIPT_BYTES_MAX)
+    tx_raw = _hex(proof, "tx.raw")
+    index = _get(proof, "index", int)
+    certificate = _certificate_of(proof)
+    history, fetch_bundle = _governance(proof)
+
+    header = _decode_header(header_raw)
+    height = header.height
+    if header.chain_id != genesis.chain_id:
+        raise VerificationError(f"the proof is from chain {header.chain_id}, but the genesis file is of chain {genesis.chain_id}")
+    if certificate.block_hash != header.hash:
+        raise VerificationError("header does not match the certificate's block hash")
+    if certificate.height != height:
+        raise VerificationError(f"the certificate is for height {certificate.height}, the header for height {height}")
+    try:
+        entries = follow_validator_set(fetch_bundle, history, genesis, height)
+    except VerificationError as exc:
+        raise VerificationError(f"the validator set of height {height} cannot be followed from genesis: {exc}") from exc
+    if header.validators_hash != validators_hash(entries):
+        raise VerificationError(f"block {height} was signed by another validator set than the one followed from genesis "
+                                "(the proof leaves out a validator change)")
+    signers, signed_power, total_power = check_certificate(certificate, entries, genesis.chain_id, height, header.hash)
+
+    if not 0 <= index < header.tx_count:
+        raise VerificationError(f"index {index} is outside block {height}, which holds {header.tx_count} transaction(s)")
+    not_in_receipts = f"receipt is not in block {height}'s receipts root"
+    receipt_path = _merkle_path(proof, "receipt_proof", index, header.tx_count, not_in_receipts)
+    if not verify_merkle_proof(receipt_raw, index, header.tx_count, receipt_path, header.receipts_root):
+        raise VerificationError(not_in_receipts)
+    receipt = _decode_receipt(receipt_raw)
+    if receipt.height != height or receipt.index != index:
+        raise VerificationError(f"the receipt is of transaction {receipt.index} of block {receipt.height}, not {index} of {height}")
+    claimed = proof.get("tx_hash")
+    if claimed is not None and claimed != receipt.tx_hash.hex():
+        raise VerificationError(f"the proof claims transaction {claimed}, but its receipt is of {receipt.tx_hash.hex()}")
+    if sha256(tx_raw) != receipt.tx_hash:
+        raise VerificationError(f"transaction bytes do not hash to {receipt.tx_hash.hex()}, the transaction the receipt is of")
+    not_in_txs = f"transaction is not in block {height}'s transactions root"
+    tx_path = _merkle_path(proof, "tx_proof", index, header.tx_count, not_in_txs)
+    if not verify_merkle_proof(tx_raw, index, header.tx_count, tx_path, header.txs_root):
+        raise VerificationError(not_in_txs)
+    try:
+        tx = decode_tx(tx_raw)
+    except TxError as exc:
+        raise VerificationError(f"the transaction bytes do not decode: {exc.message}") from exc
+    if not signatures_valid(tx, genesis.chain_id):
+        raise VerificationError(f"the transaction's signature does not verify for chain {genesis.chain_id}")
+
+    decimals = {currency.code: currency.decimals for currency in genesis.currencies}
+    unknown = _currencies_of(receipt.events) - set(decimals)
+    if unknown:
+        decimals.update(_registered_decimals(genesis, history, fetch_bundle, height, unknown))
+    return VerifiedReceipt(genesis.chain_id, height, index, header.hash, tx, receipt, signers, signed_power, total_power, decimals)
+
+
+def _certificate_of(proof: dict[str, Any]) -> CommitCertificate:
+    """The certificate from its JSON view (GET /v1/blocks/{height}): height, round, block_hash, signatures."""
+    pairs = []
+    for position, item in enumerate(_get(proof, "certificate.signatures", list)):
+        label = f"certificate.signatures[{position}]"
+        pairs.append((_hex(item, "validator", 32, label=label), _hex(item, "signature", 64, label=label)))
+    return CommitCertificate(_get(proof, "certificate.height", int), _get(proof, "certificate.round", int),
+                             _hex(proof, "certificate.block_hash", 32), tuple(pairs))
