@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import re
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -626,6 +627,26 @@ async def _stop_verifier(app: web.Application) -> None:
     app[VERIFIER].stop()
 
 
+STATIC_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+STATIC_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    # The explorer loads nothing but this node's own files and API (no CDN, no network).
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+}
+
+
+async def get_static(request: web.Request) -> web.Response:
+    """The explorer page (`/`, `/explorer`) and its files (`/static/{name}`), shipped in node/static/."""
+    name = request.match_info.get("name", "explorer.html")
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    resource = resources.files("corridor.node").joinpath("static", name)
+    if suffix not in STATIC_TYPES or not resource.is_file():
+        raise web.HTTPNotFound()
+    return web.Response(body=resource.read_bytes(), content_type=STATIC_TYPES[suffix], charset="utf-8", headers=STATIC_HEADERS)
+
+
 def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Application:
     """The aiohttp application serving the API for `chain`."""
     app = web.Application(middlewares=[errors_as_json], client_max_size=config.limits.http_body_bytes_max)
@@ -649,5 +670,8 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app.router.add_get("/v1/accounts/{address}/offers", get_account_offers)
     app.router.add_get("/v1/currencies", get_currencies)
     app.router.add_get("/v1/status", get_status)
+    app.router.add_get("/", get_static)  # the explorer page and its files (node/static/)
+    app.router.add_get("/explorer", get_static)
+    app.router.add_get("/static/{name}", get_static)
     app.router.add_get("/metrics", chain.metrics.handle)  # Prometheus text format (node/metrics.py)
     return app
