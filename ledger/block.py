@@ -170,6 +170,7 @@ class ExecutedBlock:
     receipts: tuple[Receipt, ...]
     state: State
     state_hash: StateHash
+    receipt_leaves: tuple[bytes, ...]  # each receipt's canonical encoding: the receipts root's leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,7 @@ def _seal(
     validators_hash = governance.validators_hash(governance.validators_in(State(state.base_reader())))
     governance.end_block(state, tip.height + 1)
     state_hash = _next_state_hash(state, tip.state_hash)
+    receipt_leaves = tuple(codec.encode(r.to_map()) for r in receipts)
     header = Header(
         chain_id=chain_id,
         height=tip.height + 1,
@@ -208,12 +210,12 @@ def _seal(
         proposer=proposer,
         tx_count=len(txs),
         txs_root=merkle_root([tx.raw for tx in txs]),
-        receipts_root=merkle_root([codec.encode(r.to_map()) for r in receipts]),
+        receipts_root=merkle_root(receipt_leaves),
         state_root=state_hash.root(),
         evidence_root=merkle_root(list(evidence)),
         validators_hash=validators_hash,
     )
-    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash)
+    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash, receipt_leaves)
 
 
 def build_block(

@@ -93,7 +93,7 @@ class Store:
                 else:
                     batch.put(key, value)
             batch.put(_height_key(b"h/", header.height), block.to_bytes())
-            batch.put(_height_key(b"r/", header.height), codec.encode([r.to_map() for r in executed.receipts]))
+            batch.put(_height_key(b"r/", header.height), codec.encode_array_of_encoded(executed.receipt_leaves))
             batch.put(_height_key(b"k/", header.height), certificate)
             for index, tx in enumerate(block.txs):
                 batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
@@ -150,9 +150,11 @@ class Store:
         """A node-level record kept beside the chain (the consensus safety state, for instance)."""
         return self._db.get(b"m/node/" + name.encode())
 
-    def put_meta_durably(self, name: str, value: bytes) -> None:
-        """Write a node-level record and fsync it before returning."""
-        self._db.put(b"m/node/" + name.encode(), value, sync=True)
+    def put_meta_durably(self, records: dict[str, bytes]) -> None:
+        """Write node-level records in one batch and fsync it before returning."""
+        with self._db.write_batch(transaction=True, sync=True) as batch:
+            for name, value in records.items():
+                batch.put(b"m/node/" + name.encode(), value)
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """(key, value bytes) of every committed state entry under `prefix`, in key order (StateReader)."""

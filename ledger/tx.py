@@ -390,10 +390,13 @@ TX_TYPES: dict[str, type] = {
 }
 
 
+_GOVERNANCE_TYPES = frozenset(cls for cls in TX_TYPES.values() if getattr(cls, "SIGNED_BY_VALIDATORS", False))
+
+
 def is_governance(body: TxBody) -> bool:
     """Governance transactions carry validators' signatures (public key || signature, 96 bytes each) and
     use the chain's governance nonce instead of an account nonce."""
-    return getattr(type(body), "SIGNED_BY_VALIDATORS", False)
+    return type(body) in _GOVERNANCE_TYPES
 
 
 # Per type, worked out once (decoding and signing run for every transaction a node sees): the field names

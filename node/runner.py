@@ -64,13 +64,23 @@ class StoreSafety:
 
     def __init__(self, chain: Chain) -> None:
         self._store = chain.store
+        self._staged: dict[str, bytes] = {}
 
     def load(self) -> SafetyState:
         raw = self._store.get_meta(SAFETY_RECORD)
         return EMPTY_SAFETY_STATE if raw is None else SafetyState.from_bytes(raw)
 
+    def stage(self, name: str, value: bytes) -> None:
+        """A record to write in the same synced batch as the next safety state (one fsync, not two)."""
+        self._staged[name] = value
+
+    def unstage(self) -> None:
+        """Forget staged records: the signature they went with was refused."""
+        self._staged = {}
+
     def save(self, state: SafetyState) -> None:
-        self._store.put_meta_durably(SAFETY_RECORD, state.to_bytes())
+        records, self._staged = {**self._staged, SAFETY_RECORD: state.to_bytes()}, {}
+        self._store.put_meta_durably(records)
 
 
 class Runner:
@@ -83,7 +93,8 @@ class Runner:
         self._chain_id = chain.chain_id
         self._validators = chain.validator_set()
         self._timeouts = timeouts
-        self._guard = SafetyGuard(StoreSafety(chain), node_key.sign)
+        self._safety_store = StoreSafety(chain)
+        self._guard = SafetyGuard(self._safety_store, node_key.sign)
         self._inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(INBOX_EVENTS_MAX)
         self.transport = Transport(
             self._chain_id,
@@ -387,12 +398,14 @@ class Runner:
     def _vote(self, action: CastVote) -> list[Event]:
         block_hash = action.block_hash or b""
         if action.step == "precommit" and action.block_hash is not None:
-            # The lock survives a crash with the block itself, so a restarted proposer can re-propose it.
-            self.chain.store.put_meta_durably(LOCKED_BLOCK_RECORD, self._executed[action.block_hash].block.to_bytes())
+            # The lock survives a crash with the block itself, so a restarted proposer can re-propose it:
+            # the block is written in the same synced batch as the safety state that records the lock.
+            self._safety_store.stage(LOCKED_BLOCK_RECORD, self._executed[action.block_hash].block.to_bytes())
         message = vote_signing_bytes(self._chain_id, action.step, action.height, action.round, block_hash)
         try:
             signature = self._guard.sign(action.height, action.round, action.step, block_hash, message)
         except DoubleSignRefused as exc:
+            self._safety_store.unstage()
             log.warning("not voting: %s", exc)
             return []
         vote = Vote(action.step, action.height, action.round, action.block_hash, self._key.public_key, signature)

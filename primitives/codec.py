@@ -55,6 +55,19 @@ def encode(value: Any) -> bytes:
     return msgpack.packb(_canonical(value), use_bin_type=True)
 
 
+def encode_array_of_encoded(items: list[bytes] | tuple[bytes, ...]) -> bytes:
+    """The canonical encoding of a list whose items are given already encoded (canonically): the
+    array header, then the items' bytes, as encode(list of the decoded items) would produce."""
+    count = len(items)
+    if count <= 0x0F:
+        header = bytes([0x90 | count])
+    elif count <= 0xFFFF:
+        header = b"\xdc" + count.to_bytes(2, "big")
+    else:
+        header = b"\xdd" + count.to_bytes(4, "big")
+    return header + b"".join(items)
+
+
 def _reject_ext(code: int, data: bytes) -> Any:
     raise DecodeError("bad_encoding", f"msgpack extension type {code} is not allowed")
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corridor import codec
-from corridor.codec import INT_MAX, INT_MIN, NESTING_DEPTH_MAX, DecodeError
+from corridor.codec import INT_MAX, INT_MIN, NESTING_DEPTH_MAX, DecodeError, encode, encode_array_of_encoded
 
 from unit_support import pack, pack_map_pairs
 
@@ -200,3 +200,9 @@ def test_any_single_byte_change_of_an_encoding_is_decoded_canonically_or_refused
     except DecodeError:
         return
     assert codec.encode(decoded) == bytes(raw)
+
+
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 0xFFFF, 0x10000])
+def test_an_array_of_encoded_items_is_the_encoding_of_the_list(count: int) -> None:
+    items = [i % 300 for i in range(count)]
+    assert encode_array_of_encoded([encode(item) for item in items]) == encode(items)
