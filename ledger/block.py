@@ -11,7 +11,7 @@ transaction did (its events), and its `code` is "ok".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from corridor import codec
@@ -56,13 +56,18 @@ class Header:
     state_root: bytes
     evidence_root: bytes
     validators_hash: bytes
+    _hash: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The hash names the block everywhere (votes, certificates, lookups): worked out once.
+        object.__setattr__(self, "_hash", sha256(codec.encode(self.to_map())))
 
     def to_map(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in HEADER_FIELDS}
 
     @property
     def hash(self) -> bytes:
-        return sha256(codec.encode(self.to_map()))
+        return self._hash
 
     def to_json(self) -> dict[str, Any]:
         return {name: value.hex() if type(value) is bytes else value for name, value in self.to_map().items()}

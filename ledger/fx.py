@@ -22,7 +22,7 @@ offers nobody can take.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator
 
 from corridor.ledger import limits
@@ -45,7 +45,7 @@ class Offer:
     price_den: int
 
     def to_map(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def price_key(price_num: int, price_den: int) -> bytes:

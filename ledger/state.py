@@ -17,7 +17,7 @@ Key layout of the state keyspace (docs/protocol.md, "State"):
 from __future__ import annotations
 
 import heapq
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
 from corridor import codec
@@ -72,7 +72,7 @@ class Currency:
     distributors_only: bool = False
 
     def to_map(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 @dataclass(frozen=True, slots=True)

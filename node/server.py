@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -18,6 +19,22 @@ from corridor.node.config import load_config
 from corridor.node.runner import Runner
 
 log = logging.getLogger("corridor.node")
+
+
+GC_THRESHOLDS = (50_000, 20, 100)  # (gen0 allocations, gen0 runs per gen1, gen1 runs per gen2); CPython's are (700, 10, 10)
+
+
+def tune_garbage_collector() -> None:
+    """Fewer, not longer, garbage collector pauses.
+
+    A busy node allocates millions of short-lived objects a second (transactions, receipts, state
+    entries) that reference counting frees at once; with CPython's default thresholds the cycle collector
+    still ran a full collection every few seconds, pausing the event loop 15-60 ms each time (measured in
+    benchmark b) in the middle of consensus. The objects alive after startup are frozen out of collection,
+    and collections start after many more allocations."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def serve(home: Path, started: asyncio.Event | None = None) -> None:
@@ -47,6 +64,7 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        tune_garbage_collector()
         consensus_task = asyncio.create_task(consensus.run(), name="consensus")
         if started is not None:
             started.set()
