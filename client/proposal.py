@@ -10,23 +10,30 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corridor import codec
-from corridor.client.http import Client, NodeUnreachable
+from corridor.client.errors import InvalidInput, NodeUnreachable
 from corridor.keys import KeyPair, address_of, format_address, verify_signature
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.tx import FIELDS, SignedTx, Swap, TxBody, assemble_tx, body_to_map, build_body, is_governance, signing_bytes
 
+if TYPE_CHECKING:
+    from corridor.client.http import Client
+
 PROPOSAL_FILE_BYTES_MAX = 64 * 1024
 
 
-class ProposalFileError(ValueError):
+class ProposalFileError(InvalidInput):
     """A proposal file that cannot be read, or a signature that does not belong in it."""
 
 
 @dataclass
 class Proposal:
+    """A transaction gathering its signatures: a swap (both parties sign) or a governance change (the
+    validators sign). `signatures` maps each signer's public key to its signature over the body's signing
+    bytes on `chain_id`. Build one with `TxBuilder.swap` / `Client.txs.swap` or a `gov_*` builder."""
+
     chain_id: str
     body: TxBody
     signatures: dict[bytes, bytes] = field(default_factory=dict)
@@ -39,11 +46,13 @@ class Proposal:
         return all(key in self.signatures for key in (self.body.signer, self.body.counterparty))
 
     def sign(self, key: KeyPair) -> None:
+        """Add `key`'s signature (a swap's counterparty, or one more validator's node key)."""
         if not is_governance(self.body) and key.public_key not in (self.body.signer, self.body.counterparty):
             raise ProposalFileError("this key is neither party of the swap")
         self.signatures[key.public_key] = key.sign(signing_bytes(self.chain_id, self.body))
 
     def transaction(self) -> SignedTx:
+        """The wire transaction with the signatures gathered so far, ready to submit (check `complete`)."""
         if is_governance(self.body):
             return assemble_tx(self.body, [key + signature for key, signature in self.signatures.items()])
         return assemble_tx(self.body, [self.signatures[self.body.signer], self.signatures[self.body.counterparty]])
@@ -67,6 +76,7 @@ class Proposal:
         return f"{body.TYPE} on {self.chain_id} (governance nonce {body.nonce}): {json.dumps(fields)}"
 
     def save(self, path: Path) -> None:
+        """Write the proposal file (JSON; nothing in it is secret) for the next party to sign."""
         document: dict[str, Any] = {
             "chain_id": self.chain_id,
             "type": self.body.TYPE,
@@ -77,6 +87,7 @@ class Proposal:
 
     @classmethod
     def load(cls, path: Path) -> Proposal:
+        """Read a proposal file, checking every signature in it; raises ProposalFileError."""
         try:
             raw = Path(path).read_bytes()
             if len(raw) > PROPOSAL_FILE_BYTES_MAX:
@@ -99,26 +110,17 @@ class Proposal:
 
 def create_swap(client: Client, key: KeyPair, counterparty: bytes, give_currency: str, give_minor: int,
                 get_currency: str, get_minor: int, expires_in_blocks: int, travel_rule_hash: bytes = b"") -> Proposal:
-    """A swap from `key`'s account, signed by it, expiring `expires_in_blocks` after the current height."""
-    status = client.status()
-    body = build_body(Swap.TYPE, {
-        "signer": key.public_key, "nonce": client.account(key.address_text)["next_nonce"], "counterparty": counterparty,
-        "give_currency": give_currency, "give_amount_minor": give_minor,
-        "get_currency": get_currency, "get_amount_minor": get_minor,
-        "expiry_height": status["height"] + expires_in_blocks, "travel_rule_hash": travel_rule_hash,
-    })
-    proposal = Proposal(status["chain_id"], body)
-    proposal.sign(key)
-    return proposal
+    """A swap from `key`'s account, signed by it, expiring `expires_in_blocks` after the current height
+    (amounts in minor units; `client.txs.swap` takes them in major units)."""
+    from corridor.client.txs import Minor
+
+    return client.txs.swap(key, counterparty, Minor(give_minor), give_currency, Minor(get_minor), get_currency,
+                           expires_in=expires_in_blocks, travel_rule_hash=travel_rule_hash or None)
 
 
 def create_governance(client: Client, key: KeyPair, type_name: str, fields: dict[str, Any]) -> Proposal:
     """A governance proposal with the chain's next governance nonce, signed by `key` (a validator's key)."""
-    status = client.status()
-    body = build_body(type_name, {"signer": key.public_key, "nonce": client.governance()["next_nonce"], **fields})
-    proposal = Proposal(status["chain_id"], body)
-    proposal.sign(key)
-    return proposal
+    return client.builder().propose(key, type_name, fields, nonce=client.governance()["next_nonce"])
 
 
 def chain_decimals(client: Client) -> dict[str, int] | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corridor import codec
+from corridor.client.errors import CorridorError
 from corridor.consensus.certificate import PRECOMMIT, CertificateError, CommitCertificate, verify_certificate, vote_signing_bytes
 from corridor.consensus.validators import Validator, ValidatorSet
 from corridor.ledger.amounts import format_amount, format_price
@@ -28,7 +29,7 @@ from corridor.ledger.tx import GovRegisterCurrency, GovSetValidator, SignedTx, T
 BUNDLE_BYTES_MAX = 64 * 1024 * 1024
 
 
-class VerificationError(ValueError):
+class VerificationError(CorridorError, ValueError):
     """The block, or its certificate, does not prove what it claims."""
 
 
