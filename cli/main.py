@@ -20,7 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from corridor.client.http import ApiError, Client, NodeUnreachable
+from corridor.client import ApiError, Client, NodeUnreachable  # the SDK's sync client: every HTTP call goes through it
 from corridor.client.proposal import Proposal, ProposalFileError, chain_decimals, create_governance, create_swap
 from corridor.keys import AddressError, KeyFileError, KeyPair, load_key, parse_address, save_key
 from corridor.ledger.amounts import AmountError, format_amount, format_price, parse_amount, parse_price
@@ -97,7 +97,18 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = {  # docs/operations.md lists them too; tests/e2e/test_operations.py pins both
+    0: "done",
+    1: "error: no node answered, bad input (file, amount, address), another error answer, invalid proof",
+    2: "usage error: an unknown command or option, a missing or malformed argument",
+    3: "refused by the chain (the node answered 409, 422, 429 or 503): the message has the code",
+}
+EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()) + (
+    "\n\n\b\nShell completion (bash; zsh_source and fish_source for the others; docs/operations.md):\n"
+    '  eval "$(_CORRIDOR_COMPLETE=bash_source corridor)"')
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(package_name="corridor")
 def cli() -> None:
     """Corridor: a permissioned chain for a consortium of stablecoin issuers."""
@@ -231,7 +242,7 @@ def render_submission(result: dict[str, Any], type_name: str, wait: bool, as_jso
 
 
 def amount_in(client: Client, currency: str, amount: str) -> int:
-    return parse_amount(amount, client.currency(currency)["decimals"])
+    return client.to_minor(amount, currency)
 
 
 def tx_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -496,9 +507,10 @@ def swap() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the swap for the counterparty.")
 @travel_rule_option
 @node_option
+@json_option
 @guarded
 def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: tuple[str, str], expires_in: int, out: Path,
-                travel_rule_path: Path | None, node_url: str) -> None:
+                travel_rule_path: Path | None, node_url: str, as_json: bool) -> None:
     """Build and sign a swap; hand the file to the counterparty to co-sign."""
     client, key = Client(node_url), load_key(key_path)
     give_minor, give_code = money_in(client, give)
@@ -512,6 +524,9 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
     proposal = create_swap(client, key, counterparty_key, give_code, give_minor, get_code, get_minor, expires_in,
                            travel_rule_hash(travel_rule_path))
     proposal.save(out)
+    if as_json:
+        print_json(proposal_document(proposal, out))
+        return
     click.echo(f"swap written to {out}; the counterparty signs it with: corridor swap sign {out} --key THEIR_KEY")
 
 
@@ -520,15 +535,20 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your key file.")
 @click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
 @node_option
+@json_option
 @guarded
-def swap_sign(path: Path, key_path: Path, yes: bool, node_url: str) -> None:
-    """Show the swap's terms (amounts in the chain's units) and add your signature."""
+def swap_sign(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool) -> None:
+    """Show the swap's terms (amounts in the chain's units) and add your signature. With --json the terms
+    (and the question, without --yes) go to stderr, and stdout has the signed file's terms and signers."""
     proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe(chain_decimals(Client(node_url))))
+    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
     if not yes:
-        click.confirm("Sign this swap?", abort=True)
+        click.confirm("Sign this swap?", abort=True, err=as_json)
     proposal.sign(key)
     proposal.save(path)
+    if as_json:
+        print_json(proposal_document(proposal, path))
+        return
     click.echo(f"signed; {'ready to submit: corridor swap submit ' + str(path) if proposal.complete else 'waiting for the other signature'}")
 
 
@@ -560,6 +580,7 @@ def gov_propose() -> None:
 
 
 def proposal_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = json_option(function)
     function = node_option(function)
     function = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
                             help="Where to write the proposal for the other validators.")(function)
@@ -567,9 +588,21 @@ def proposal_options(function: Callable[..., Any]) -> Callable[..., Any]:
                         help="Your validator's node key (node_key.json in its home).")(function)
 
 
-def write_proposal(node_url: str, key_path: Path, type_name: str, fields: dict[str, Any], out: Path) -> None:
+def proposal_document(proposal: Proposal, path: Path) -> dict[str, Any]:
+    """What --json prints for a proposal or swap file: its terms exactly (minor units, hex) and who signed."""
+    from corridor.ledger.tx import FIELDS, body_to_map
+
+    return {"path": str(path), "chain_id": proposal.chain_id, "type": proposal.body.TYPE,
+            "body": {name: FIELDS[name].to_json(value) for name, value in body_to_map(proposal.body).items()},
+            "signed_by": sorted(key.hex() for key in proposal.signatures), "complete": proposal.complete}
+
+
+def write_proposal(node_url: str, key_path: Path, type_name: str, fields: dict[str, Any], out: Path, as_json: bool = False) -> None:
     proposal = create_governance(Client(node_url), load_key(key_path), type_name, fields)
     proposal.save(out)
+    if as_json:
+        print_json(proposal_document(proposal, out))
+        return
     click.echo(proposal.describe(chain_decimals(Client(node_url))))
     click.echo(f"written to {out}; each validator signs it with: corridor gov sign {out} --key NODE_KEY")
 
@@ -581,10 +614,11 @@ def write_proposal(node_url: str, key_path: Path, type_name: str, fields: dict[s
 @click.option("--issuer", required=True, help="The issuer's account (cor1...).")
 @click.option("--allow-list", is_flag=True, help="Holders must be authorised by the issuer (KYC allow-list).")
 @guarded
-def gov_register_currency(key_path: Path, out: Path, node_url: str, code: str, decimals: int, issuer: str, allow_list: bool) -> None:
+def gov_register_currency(key_path: Path, out: Path, node_url: str, as_json: bool, code: str, decimals: int, issuer: str,
+                          allow_list: bool) -> None:
     """Register a new currency and its issuer."""
     fields = {"currency": code.upper(), "decimals": decimals, "issuer": parse_address(issuer), "holders_need_authorization": allow_list}
-    write_proposal(node_url, key_path, "gov_register_currency", fields, out)
+    write_proposal(node_url, key_path, "gov_register_currency", fields, out, as_json)
 
 
 @gov_propose.command("set-issuer")
@@ -592,9 +626,10 @@ def gov_register_currency(key_path: Path, out: Path, node_url: str, code: str, d
 @click.option("--currency", required=True, help="The currency's code.")
 @click.option("--issuer", required=True, help="The new issuer's account (cor1...).")
 @guarded
-def gov_set_issuer(key_path: Path, out: Path, node_url: str, currency: str, issuer: str) -> None:
+def gov_set_issuer(key_path: Path, out: Path, node_url: str, as_json: bool, currency: str, issuer: str) -> None:
     """Hand a currency to another issuer account."""
-    write_proposal(node_url, key_path, "gov_set_issuer", {"currency": currency.upper(), "issuer": parse_address(issuer)}, out)
+    write_proposal(node_url, key_path, "gov_set_issuer", {"currency": currency.upper(), "issuer": parse_address(issuer)}, out,
+                   as_json)
 
 
 @gov_propose.command("set-validator")
@@ -604,7 +639,8 @@ def gov_set_issuer(key_path: Path, out: Path, node_url: str, currency: str, issu
 @click.option("--power", type=click.IntRange(0, 2**32), required=True, help="Voting power; 0 removes the validator.")
 @click.option("--in-blocks", type=click.IntRange(2, 100_000), default=10, show_default=True, help="Blocks until the change takes effect.")
 @guarded
-def gov_set_validator(key_path: Path, out: Path, node_url: str, validator_key: str, name: str, power: int, in_blocks: int) -> None:
+def gov_set_validator(key_path: Path, out: Path, node_url: str, as_json: bool, validator_key: str, name: str, power: int,
+                      in_blocks: int) -> None:
     """Add a validator, change its power, or remove it, a number of blocks from now."""
     try:
         public_key = bytes.fromhex(validator_key)
@@ -615,7 +651,7 @@ def gov_set_validator(key_path: Path, out: Path, node_url: str, validator_key: s
     height = Client(node_url).status()["height"]
     # It commits at height + 1 at the earliest; the chain counts the delay from the height it commits at.
     fields = {"validator_key": public_key, "validator_name": name, "power": power, "effective_height": height + 1 + in_blocks}
-    write_proposal(node_url, key_path, "gov_set_validator", fields, out)
+    write_proposal(node_url, key_path, "gov_set_validator", fields, out, as_json)
 
 
 @gov.command("sign")
@@ -623,15 +659,20 @@ def gov_set_validator(key_path: Path, out: Path, node_url: str, validator_key: s
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your validator's node key.")
 @click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
 @node_option
+@json_option
 @guarded
-def gov_sign(path: Path, key_path: Path, yes: bool, node_url: str) -> None:
-    """Show a proposal's terms and add your validator's signature."""
+def gov_sign(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool) -> None:
+    """Show a proposal's terms and add your validator's signature. With --json the terms (and the question,
+    without --yes) go to stderr, and stdout has the signed file's terms and signers."""
     proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe(chain_decimals(Client(node_url))))
+    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
     if not yes:
-        click.confirm("Sign this proposal?", abort=True)
+        click.confirm("Sign this proposal?", abort=True, err=as_json)
     proposal.sign(key)
     proposal.save(path)
+    if as_json:
+        print_json(proposal_document(proposal, path))
+        return
     click.echo(f"signed ({len(proposal.signatures)} signature(s) so far)")
 
 
@@ -920,13 +961,55 @@ def query_evidence(node_url: str, as_json: bool) -> None:
 @json_option
 @guarded
 def status(node_url: str, as_json: bool) -> None:
-    """The node's chain, height and latest block."""
+    """The node's chain, height, consensus round and step, sync state, peers and validators."""
     document = Client(node_url).status()
     if as_json:
         print_json(document)
         return
-    print_fields(f"node {document['moniker']}", {key: document[key] for key in
-                 ("chain_id", "height", "latest_hash", "state_root", "mempool_txs", "syncing")})
+    render_status(document)
+
+
+def render_status(document: dict[str, Any]) -> None:
+    """Two tables: the node (height, consensus, sync, peers, mempool) and the validators with each one's
+    connection as this node sees it. Reads only fields that /v1/status documents; a missing one shows '?'."""
+    height = document.get("height", 0)
+    peer_heights = {peer.get("node_id"): peer.get("height") for peer in document.get("peers", [])}
+    ahead = max((h for h in peer_heights.values() if isinstance(h, int)), default=height)
+    if document.get("syncing"):
+        sync = f"syncing: catching up from peers (ahead up to height {ahead})"
+    elif ahead > height:
+        sync = f"in step (a peer announced height {ahead})"
+    else:
+        sync = "in step"
+    consensus = document.get("consensus") or {}
+    validators = document.get("validators", [])
+    me = document.get("node_id")
+    others = sum(1 for v in validators if v.get("public_key") != me)
+    total = sum(v.get("power", 0) for v in validators)
+    print_fields(f"node {document.get('moniker', '?')}", {
+        "chain_id": document.get("chain_id", "?"),
+        "height": str(height),
+        "latest_hash": document.get("latest_hash", "?"),
+        "state_root": document.get("state_root", "?"),
+        "consensus": f"height {consensus.get('height', '?')}, round {consensus.get('round', '?')}, {consensus.get('step', '?')}",
+        "syncing": sync,
+        "peers": f"{len(peer_heights)} connected of {others} other validator(s)",
+        "mempool_txs": str(document.get("mempool_txs", "?")),
+        "quorum": f"more than {2 * total // 3} of {total} voting power",
+    })
+    table = Table(title=f"validators of height {consensus.get('height', '?')}", title_justify="left")
+    for column in ("name", "public key", "power", "connection"):
+        table.add_column(column)
+    for item in validators:
+        key = item.get("public_key", "")
+        if key == me:
+            connection = "this node"
+        elif key in peer_heights:
+            connection = f"connected, at height {peer_heights[key]}"
+        else:
+            connection = "not connected"
+        table.add_row(item.get("name", "?"), key[:16] + "…", str(item.get("power", "?")), connection)
+    console.print(table)
 
 
 def main() -> None:
