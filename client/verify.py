@@ -16,12 +16,12 @@ from typing import Any
 
 from corridor import codec
 from corridor.client.errors import CorridorError
-from corridor.consensus.certificate import PRECOMMIT, CertificateError, CommitCertificate, verify_certificate, vote_signing_bytes
+from corridor.consensus.certificate import CertificateError, CommitCertificate, verify_certificate
 from corridor.consensus.validators import Validator, ValidatorSet
 from corridor.ledger.amounts import format_amount, format_price
 from corridor.ledger.governance import skip_reason, validators_hash
 from corridor.hashing import merkle_root, sha256, verify_merkle_proof
-from corridor.keys import address_of, format_address, verify_signature
+from corridor.keys import format_address
 from corridor.ledger.block import Block, Header, InvalidBlock, Receipt
 from corridor.ledger.genesis import Genesis
 from corridor.ledger.tx import GovRegisterCurrency, GovSetValidator, SignedTx, TxError, decode_tx, signatures_valid, tx_to_json
@@ -84,12 +84,6 @@ def verify_block_bundle(bundle: bytes, genesis: Genesis, validators: ValidatorEn
     return VerifiedBlock(header.height, block.hash, len(block.txs), signers, signed_power, total_power, header.to_json(), block)
 
 
-def validator_label(public_key: bytes, name: str | None = None) -> str:
-    """A validator as people read it: its account address, and its name when known."""
-    address = format_address(address_of(public_key)) if len(public_key) == 32 else f"with key {public_key.hex()[:16]}"
-    return f"{address} ({name})" if name else address
-
-
 def check_certificate(
     certificate: CommitCertificate, entries: ValidatorEntries, chain_id: str, height: int, block_hash: bytes
 ) -> tuple[tuple[str, ...], int, int]:
@@ -103,36 +97,10 @@ def check_certificate(
     try:
         verify_certificate(certificate, validators, chain_id, height, block_hash)
     except CertificateError as exc:
-        raise VerificationError(_certificate_failure(certificate, validators, chain_id, height, block_hash) or str(exc)) from exc
+        raise VerificationError(str(exc)) from exc
     signers = tuple(validators.get(key).name for key, _ in certificate.signatures)
     signed_power = sum(validators.get(key).power for key, _ in certificate.signatures)
     return signers, signed_power, validators.total_power
-
-
-def _certificate_failure(
-    certificate: CommitCertificate, validators: ValidatorSet, chain_id: str, height: int, block_hash: bytes
-) -> str | None:
-    """Why verify_certificate refused `certificate`, in terms of addresses (None if no reason is found)."""
-    if certificate.height != height:
-        return f"the certificate is for height {certificate.height}, not {height}"
-    if certificate.block_hash != block_hash:
-        return "header does not match the certificate's block hash"
-    message = vote_signing_bytes(chain_id, PRECOMMIT, height, certificate.round, block_hash)
-    seen: set[bytes] = set()
-    power = 0
-    for key, signature in certificate.signatures:
-        validator = validators.get(key)
-        if validator is None:
-            return f"signer {validator_label(key)} is not a validator at height {height}"
-        if key in seen:
-            return f"validator {validator_label(key, validator.name)} signed the certificate twice"
-        if not verify_signature(key, message, signature):
-            return f"signature of validator {validator_label(key, validator.name)} does not verify"
-        seen.add(key)
-        power += validator.power
-    if not validators.has_quorum(power):
-        return f"certificate carries {power} of {validators.total_power} voting power, needs more than 2/3 ({validators.quorum_power})"
-    return None
 
 
 def _apply_due(entries: ValidatorEntries, pending: dict[tuple[int, bytes], tuple[str, int]], height: int) -> ValidatorEntries:

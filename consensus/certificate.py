@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from corridor import codec
-from corridor.keys import KeyPair, verify_signature
+from corridor.keys import KeyPair, address_of, format_address, verify_signature
 from corridor.consensus.validators import ValidatorSet
 
 VOTE_DOMAIN = "corridor/vote/v1"
@@ -73,24 +73,35 @@ def sign_precommit(key: KeyPair, chain_id: str, height: int, round_number: int, 
     return key.sign(vote_signing_bytes(chain_id, PRECOMMIT, height, round_number, block_hash))
 
 
+def validator_label(public_key: bytes, name: str | None = None) -> str:
+    """A validator as people read it: its account address, and its name when known."""
+    address = format_address(address_of(public_key)) if len(public_key) == 32 else f"with key {public_key.hex()[:16]}"
+    return f"{address} ({name})" if name else address
+
+
 def verify_certificate(
     certificate: CommitCertificate, validators: ValidatorSet, chain_id: str, height: int, block_hash: bytes
 ) -> None:
-    """Raise CertificateError unless more than 2/3 of the power precommitted `block_hash` at `height`."""
-    if certificate.height != height or certificate.block_hash != block_hash:
-        raise CertificateError(f"certificate is for another block (height {certificate.height})")
+    """Raise CertificateError, with a sentence naming what failed (validators by address), unless more
+    than 2/3 of the power precommitted `block_hash` at `height`."""
+    if certificate.height != height:
+        raise CertificateError(f"the certificate is for height {certificate.height}, not {height}")
+    if certificate.block_hash != block_hash:
+        raise CertificateError("header does not match the certificate's block hash")
     message = vote_signing_bytes(chain_id, PRECOMMIT, height, certificate.round, block_hash)
     seen: set[bytes] = set()
     power = 0
     for key, signature in certificate.signatures:
         validator = validators.get(key)
         if validator is None:
-            raise CertificateError(f"certificate carries a signature of non-validator {key.hex()[:16]}")
+            raise CertificateError(f"signer {validator_label(key)} is not a validator at height {height}")
         if key in seen:
-            raise CertificateError(f"certificate carries validator {validator.name!r} twice")
+            raise CertificateError(f"validator {validator_label(key, validator.name)} signed the certificate twice")
         if not verify_signature(key, message, signature):
-            raise CertificateError(f"signature of validator {validator.name!r} does not verify")
+            raise CertificateError(f"signature of validator {validator_label(key, validator.name)} does not verify")
         seen.add(key)
         power += validator.power
     if power < validators.quorum_power:
-        raise CertificateError(f"certificate holds {power} of {validators.total_power} power; needs {validators.quorum_power}")
+        raise CertificateError(
+            f"certificate carries {power} of {validators.total_power} voting power, needs more than 2/3 ({validators.quorum_power})"
+        )

@@ -54,7 +54,7 @@ REFUSED = {
     "two_of_four": (lambda: certificate(KEYS[:2]), "power"),
     "none": (lambda: certificate([]), "power"),
     "same_validator_twice": (lambda: certificate([KEYS[0], KEYS[0], KEYS[1]]), "twice"),
-    "outsider": (lambda: certificate([*KEYS[:3], OUTSIDER]), "non-validator"),
+    "outsider": (lambda: certificate([*KEYS[:3], OUTSIDER]), "is not a validator"),
     "other_chain": (lambda: certificate(KEYS[:3], chain_id=OTHER_CHAIN_ID), "does not verify"),
     "other_round": (lambda: certificate(KEYS[:3], round_number=ROUND + 1), "does not verify"),
     "other_height": (lambda: certificate(KEYS[:3], height=HEIGHT + 1), "does not verify"),
