@@ -132,6 +132,10 @@ class State:
         self._dirty.add(key)
         self._dirty_by_keyspace.setdefault(key[:2], set()).add(key)
 
+    def written_count(self) -> int:
+        """How many keys this overlay holds writes for."""
+        return len(self._dirty)
+
     def forget_reads(self) -> None:
         """Drop the cached values this overlay only read (not wrote), so they are read from the base again."""
         self._values = {key: self._values[key] for key in self._dirty}

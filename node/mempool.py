@@ -22,6 +22,12 @@ from corridor.ledger.store import Store
 from corridor.ledger.tx import SignedTx, signatures_valid
 
 
+# The pending state is rebuilt once it holds more written keys than this many per pending transaction
+# (plus the slack): a transfer writes three, a payment through the book a dozen.
+OVERLAY_KEYS_PER_PENDING_TX = 16
+OVERLAY_KEYS_SLACK = 20_000
+
+
 @dataclass(frozen=True, slots=True)
 class Dropped:
     tx: SignedTx
@@ -106,18 +112,26 @@ class Mempool:
         When the block committed exactly the oldest pending transactions, in admission order (what this
         node proposes, and what it holds in the order the proposer does), the pending state is still
         right as it is: it is the committed state plus the remaining transactions. Otherwise it is
-        rebuilt on the new tip by re-applying every remaining transaction."""
+        rebuilt on the new tip by re-applying every remaining transaction. It is rebuilt too once it
+        holds far more written keys than the remaining transactions wrote: under a load that never lets
+        the mempool empty, the committed transactions' writes would otherwise pile up in it for ever."""
         oldest = list(itertools.islice(self._pending, len(committed)))
         if not dropped and oldest == [tx.hash for tx in committed]:
             for tx in committed:
                 self._forget(tx)
-            if self._pending:
+            if not self._pending:
+                self._state = State(self._store)  # nothing pending: start afresh
+                return []
+            if self._state.written_count() <= OVERLAY_KEYS_PER_PENDING_TX * len(self._pending) + OVERLAY_KEYS_SLACK:
                 self._state.forget_reads()  # keys the block changed beyond these transactions (validator set) are read anew
-            else:
-                self._state = State(self._store)  # nothing pending: start afresh, so the overlay never grows
-            return []
+                return []
+            return self._rebuild(now_ms)
         for tx in [*committed, *dropped]:
             self._forget(tx)
+        return self._rebuild(now_ms)
+
+    def _rebuild(self, now_ms: int) -> list[Dropped]:
+        """The pending state anew on the committed state: re-apply every pending transaction in order."""
         remaining = list(self._pending.values())
         self._pending.clear()
         self._per_sender.clear()

@@ -219,3 +219,23 @@ def test_pending_mint_is_dropped_when_a_committed_attestation_lowers_the_reserve
         (pending_mint.hash, Refusal.EXCEEDS_RESERVES),
     ]
     assert len(mempool) == 0 and mempool.pending_count(ADDRESSES["usd_issuer"]) == 0
+
+
+
+def test_under_a_load_that_never_empties_the_mempool_its_pending_state_stays_bounded(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each block takes the oldest pending transaction while a new one arrives: the committed ones'
+    writes must not pile up in the pending state for ever, and the state must stay exact."""
+    from corridor.node import mempool as mempool_module
+
+    monkeypatch.setattr(mempool_module, "OVERLAY_KEYS_PER_PENDING_TX", 4)
+    monkeypatch.setattr(mempool_module, "OVERLAY_KEYS_SLACK", 0)
+    mempool = make_mempool(store)
+    recipients = ["bob", "carol", "dave"]
+    assert mempool.admit(transfer("alice", 0, "bob", "USD", 1), NOW_MS) is None
+    for nonce in range(1, 12):
+        assert mempool.admit(transfer("alice", nonce, recipients[nonce % 3], "USD", 1), NOW_MS) is None
+        executed, _ = commit(store, mempool.candidates(1))
+        assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+        assert mempool._state.written_count() <= 4 * len(mempool)  # noqa: SLF001 - the bound under test
+    assert mempool.next_nonce(ADDRESSES["alice"]) == 12
+    assert [tx.body.nonce for tx in mempool.candidates(100)] == [11]
