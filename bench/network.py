@@ -158,6 +158,15 @@ class BenchNetwork:
             values.append(None if kb is None else round(kb / 1024, 1))
         return values
 
+    def rss_kinds_mb(self) -> list[dict[str, float] | None]:
+        """Each node's resident memory by kind: RssAnon (the heap: Python objects, LevelDB's caches) and
+        RssFile (mapped files: LevelDB reads its tables through mmap, so these pages grow with the data)."""
+        values: list[dict[str, float] | None] = []
+        for node in self.nodes:
+            kinds = {field: proc_status_kb(node.pid, field) if node.alive() else None for field in ("RssAnon", "RssFile")}
+            values.append(None if None in kinds.values() else {field: round(kb / 1024, 1) for field, kb in kinds.items()})
+        return values
+
     def cpu_s(self) -> list[float | None]:
         return [proc_cpu_s(node.pid) if node.alive() else None for node in self.nodes]
 

@@ -75,6 +75,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if "rss_per_node" in r:
             notes.append("RSS per node: " + "; ".join(
                 f"node{i} {e['rss_start_mb']:.0f} → {e['rss_end_mb']:.0f} MB (max dev {e['max_deviation_pct']} %)" for i, e in enumerate(r["rss_per_node"]) if e))
+            start, end = r.get("rss_kinds_mb_at_window_start") or [], r.get("rss_kinds_mb_at_window_end") or []
+            notes.append("heap (RssAnon) and mapped files (RssFile) per node: " + "; ".join(
+                f"node{i} anon {a['RssAnon']:.0f} → {b['RssAnon']:.0f}, file {a['RssFile']:.0f} → {b['RssFile']:.0f} MB"
+                for i, (a, b) in enumerate(zip(start, end)) if a and b))
         for note in notes:
             console.print(f"  {r['scenario']}: {note}")
 

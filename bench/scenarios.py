@@ -199,12 +199,14 @@ def run_scenario(key: str, timing: Timing, tuning: Tuning, log: Callable[[str], 
 
         def window_start() -> None:
             marks["cpu0"], marks["self0"], marks["t0"] = network.cpu_s(), self_cpu_s(), time.monotonic()
+            marks["rss_kinds0"] = network.rss_kinds_mb()
             if tuning.profile:
                 RESULTS_DIR.mkdir(parents=True, exist_ok=True)
                 profilers.extend(_start_profilers(network, timing.window_s, RESULTS_DIR, scenario.name))
 
         def window_end() -> None:
             marks["cpu1"], marks["self1"], marks["t1"] = network.cpu_s(), self_cpu_s(), time.monotonic()
+            marks["rss_kinds1"] = network.rss_kinds_mb()
 
         config = LoadConfig(
             rate_tps=scenario.rate_tps, warmup_s=timing.warmup_s, window_s=timing.window_s, drain_s=timing.drain_s,
@@ -257,6 +259,8 @@ def run_scenario(key: str, timing: Timing, tuning: Tuning, log: Callable[[str], 
     result["cpu_count"] = cores
     result["load_average_1m_at_start"] = round(load_average, 2)
     if rss_every_s:
+        result["rss_kinds_mb_at_window_start"] = marks.get("rss_kinds0")
+        result["rss_kinds_mb_at_window_end"] = marks.get("rss_kinds1")
         w0, w1 = record.t_window - record.t_start, record.t_window_end - record.t_start
         result["rss_samples_mb"] = [(round(t - w0, 1), values) for t, values in record.samples if w0 <= t <= w1 + 0.5]
     result["goal"] = scenario.goal
