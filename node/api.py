@@ -28,13 +28,14 @@ from corridor.ledger.tx import SignedTx, TxError, decode_tx, tx_to_json
 from corridor.node.chain import Chain
 from corridor.node.config import NodeConfig
 from corridor.node.runner import Runner
-from corridor.node.verifier import BatchVerifier
+from corridor.node.verifier import ArrivalOrder, BatchVerifier, Ticket
 
 log = logging.getLogger(__name__)
 CHAIN = web.AppKey("chain", Chain)
 RUNNER = web.AppKey("runner", Runner)
 CONFIG = web.AppKey("config", NodeConfig)
 VERIFIER = web.AppKey("verifier", BatchVerifier)
+ARRIVAL_ORDER = web.AppKey("arrival_order", ArrivalOrder)
 
 HEIGHT_PATTERN = re.compile(r"[0-9]{1,18}")
 MALFORMED = frozenset(
@@ -198,6 +199,27 @@ def _admit(chain: Chain, tx: SignedTx | ApiError, signature_ok: bool | None = No
     return tx.hash, None
 
 
+async def _admit_batch(request: web.Request, decoded: list[SignedTx | ApiError], ticket: Ticket) -> list[dict[str, Any]]:
+    """Verify a batch's signatures together in the worker processes, then admit it in its order (one
+    sender's nonces in sequence) once the requests that arrived before it are admitted. Transactions the
+    mempool refuses before any signature work (duplicates, no room) are not sent to the workers."""
+    chain, verifier = request.app[CHAIN], request.app[VERIFIER]
+    signature_ok: list[bool | None] = [None] * len(decoded)
+    if verifier.has_workers:
+        worth = [index for index, tx in enumerate(decoded) if isinstance(tx, SignedTx) and chain.mempool.cheap_refusal(tx) is None]
+        for index, ok in zip(worth, await verifier.verify([decoded[index] for index in worth]), strict=True):
+            signature_ok[index] = ok
+    await ticket.wait_turn()
+    results = []
+    for tx, ok in zip(decoded, signature_ok, strict=True):
+        tx_hash, error = _admit(chain, tx, ok)
+        entry: dict[str, Any] = {"hash": tx_hash.hex() if tx_hash else None}
+        if error is not None:
+            entry.update(error_body(error.code, error.message))
+        results.append(entry)
+    return results
+
+
 def _decoded(raw: bytes) -> SignedTx | ApiError:
     try:
         return decode_tx(raw)
@@ -208,21 +230,15 @@ def _decoded(raw: bytes) -> SignedTx | ApiError:
 async def post_txs(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
     raws, batch = await _read_txs(request)
-    if batch:
-        # Decode all, verify the signatures together (on other cores where there are any), then admit in
-        # the batch's order, so one sender's transactions keep their nonce order.
-        decoded = [_decoded(raw) for raw in raws]
-        txs = [tx for tx in decoded if isinstance(tx, SignedTx)]
-        verdicts = dict(zip((id(tx) for tx in txs), await request.app[VERIFIER].verify(txs)))
-        results = []
-        for tx in decoded:
-            tx_hash, error = _admit(chain, tx, verdicts.get(id(tx)))
-            entry: dict[str, Any] = {"hash": tx_hash.hex() if tx_hash else None}
-            if error is not None:
-                entry.update(error_body(error.code, error.message))
-            results.append(entry)
-        return web.json_response({"results": results}, status=202)
-    tx_hash, error = _admit(chain, _decoded(raws[0]))
+    ticket = request.app[ARRIVAL_ORDER].ticket()
+    try:
+        if batch:
+            results = await _admit_batch(request, [_decoded(raw) for raw in raws], ticket)
+            return web.json_response({"results": results}, status=202)
+        await ticket.wait_turn()
+        tx_hash, error = _admit(chain, _decoded(raws[0]))
+    finally:
+        ticket.done()
     if error is not None:
         raise error
     assert tx_hash is not None
@@ -654,6 +670,7 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app[RUNNER] = runner
     app[CONFIG] = config
     app[VERIFIER] = BatchVerifier(chain.chain_id, config.verify_worker_count)
+    app[ARRIVAL_ORDER] = ArrivalOrder()
     app.on_startup.append(_start_verifier)
     app.on_cleanup.append(_stop_verifier)
     app.router.add_post("/v1/txs", post_txs)

@@ -89,9 +89,13 @@ class NodeConfig:
         (self.home / CONFIG_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n")
 
 
+AUTO_VERIFY_WORKERS_MAX = 4  # a batch of 1,000 transfers is four chunks: more workers would idle
+
+
 def default_worker_count() -> int:
-    """One signature-verifying process per core beyond the one the node's event loop runs on."""
-    return max(0, (os.cpu_count() or 1) - 1)
+    """One signature-verifying process per core this process may run on (its affinity, which containers
+    set), beyond the one the node's event loop runs on, at most AUTO_VERIFY_WORKERS_MAX."""
+    return min(AUTO_VERIFY_WORKERS_MAX, max(0, len(os.sched_getaffinity(0)) - 1))
 
 
 def _worker_count(value: Any) -> int | None:

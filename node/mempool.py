@@ -62,15 +62,22 @@ class Mempool:
         """The nonce the sender's next transaction must carry, counting pending ones."""
         return self._state.get_nonce(sender)
 
-    def admit(self, tx: SignedTx, now_ms: int, signature_ok: bool | None = None) -> Refusal | None:
-        """Admit `tx` or say why not. Checks are ordered cheapest first; the signature is verified once:
-        here, or before (`signature_ok` says how that went)."""
+    def cheap_refusal(self, tx: SignedTx) -> Refusal | None:
+        """The refusals admission gives before any signature work: a duplicate, or no room."""
         if tx.hash in self._pending or self._store.find_tx(tx.hash) is not None:
             return Refusal.DUPLICATE
         if len(self._pending) >= self._txs_max:
             return Refusal.MEMPOOL_FULL
         if self._per_sender[tx.sender] >= self._sender_txs_max:
             return Refusal.SENDER_QUEUE_FULL
+        return None
+
+    def admit(self, tx: SignedTx, now_ms: int, signature_ok: bool | None = None) -> Refusal | None:
+        """Admit `tx` or say why not. Checks are ordered cheapest first; the signature is verified once:
+        here, or before (`signature_ok` says how that went)."""
+        refusal = self.cheap_refusal(tx)
+        if refusal is not None:
+            return refusal
         if tx.body.nonce != expected_nonce(self._state, tx):
             return Refusal.BAD_NONCE
         if not (signatures_valid(tx, self._chain_id) if signature_ok is None else signature_ok):

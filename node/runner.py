@@ -75,7 +75,7 @@ class StoreSafety:
         self._staged[name] = value
 
     def unstage(self) -> None:
-        """Forget staged records: the signature they went with was refused."""
+        """Forget staged records once their signature is made (they were saved with it) or refused."""
         self._staged = {}
 
     def save(self, state: SafetyState) -> None:
@@ -405,9 +405,10 @@ class Runner:
         try:
             signature = self._guard.sign(action.height, action.round, action.step, block_hash, message)
         except DoubleSignRefused as exc:
-            self._safety_store.unstage()
             log.warning("not voting: %s", exc)
             return []
+        finally:
+            self._safety_store.unstage()  # written with this signature's record, or not at all
         vote = Vote(action.step, action.height, action.round, action.block_hash, self._key.public_key, signature)
         self._own_frames.append(("vote", vote.to_map()))
         self.transport.broadcast("vote", vote.to_map())

@@ -58,7 +58,7 @@ def create_testnet(out: Path, validators: int, currencies: list[str], base_port:
     validator_entries = []
     # Every validator of a local network runs on this machine: a verifying worker only pays where a core
     # is left over after one per validator (measured: 4 validators on 2 cores commit less with workers).
-    verify_workers = max(0, (os.cpu_count() or 1) // validators - 1)
+    verify_workers = max(0, len(os.sched_getaffinity(0)) // validators - 1)
     for index in range(validators):
         config = NodeConfig(
             home=out / f"node{index}",

@@ -11,7 +11,7 @@ import pytest
 
 from corridor.ledger.tx import signatures_valid
 from corridor.node.config import ConfigError, NodeConfig, default_worker_count, load_config
-from corridor.node.verifier import BATCH_TXS_MIN, BatchVerifier
+from corridor.node.verifier import BATCH_TXS_MIN, ArrivalOrder, BatchVerifier
 
 from unit_support import CHAIN_ID, transfer
 
@@ -80,3 +80,46 @@ def test_a_bad_verify_workers_value_is_a_config_error(tmp_path: Path, workers: o
     write_config(tmp_path, {"workers": workers})
     with pytest.raises(ConfigError, match="verify.workers"):
         load_config(tmp_path)
+
+
+def test_requests_admit_in_arrival_order_whatever_order_their_verification_ends() -> None:
+    order = ArrivalOrder()
+    admitted: list[str] = []
+
+    async def request(name: str, verifying_s: float) -> None:
+        ticket = order.ticket()
+        try:
+            await asyncio.sleep(verifying_s)  # a batch in the workers, or none for a single transaction
+            await ticket.wait_turn()
+            admitted.append(name)
+        finally:
+            ticket.done()
+
+    async def run() -> None:
+        await asyncio.gather(request("batch", 0.05), request("single", 0.0), request("second batch", 0.01))
+
+    asyncio.run(run())
+    assert admitted == ["batch", "single", "second batch"]
+
+
+def test_a_request_that_fails_before_its_turn_does_not_hold_up_the_next() -> None:
+    order = ArrivalOrder()
+    admitted: list[str] = []
+
+    async def failing() -> None:
+        ticket = order.ticket()
+        try:
+            raise ValueError("the body was not JSON")
+        finally:
+            ticket.done()
+
+    async def run() -> None:
+        with pytest.raises(ValueError):
+            await failing()
+        ticket = order.ticket()
+        await asyncio.wait_for(ticket.wait_turn(), 1.0)
+        admitted.append("next")
+        ticket.done()
+
+    asyncio.run(run())
+    assert admitted == ["next"]
