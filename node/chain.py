@@ -20,7 +20,7 @@ from corridor.ledger.state import Currency, State
 from corridor.ledger.store import Store
 from corridor.ledger.tx import SignedTx, signatures_valid
 from corridor.node.config import Limits
-from corridor.node.mempool import Mempool
+from corridor.node.mempool import Dropped, Mempool
 from corridor.node.metrics import NodeMetrics
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class Chain:
         self.limits = limits
         self.clock_ms = clock_ms
         self.mempool = Mempool(store, chain_id, limits.mempool_txs_max, limits.mempool_sender_txs_max)
+        self.mempool.on_dropped = self._report_dropped
         self.on_admitted: Callable[[SignedTx, bool], None] = lambda tx, from_client: None
         self._waiters: dict[bytes, list[asyncio.Future[Receipt | Refusal]]] = {}
         self._rejected: collections.OrderedDict[bytes, Refusal] = collections.OrderedDict()
@@ -152,11 +153,21 @@ class Chain:
                 queue.put_nowait((block, receipts))
 
     def _forget(self, committed: list[SignedTx], left_out: list[LeftOut]) -> None:
-        """Take committed and left-out transactions out of the mempool; report every one that is refused."""
-        dropped = self.mempool.remove_committed(committed, self.clock_ms(), [item.tx for item in left_out])
-        self.metrics.txs_dropped(left_out, dropped)
-        for item in [*left_out, *dropped]:
+        """Take committed and left-out transactions out of the mempool; report the left-out ones as refused.
+        Pending transactions the block made invalid are reported when the mempool next refreshes."""
+        self.mempool.remove_committed(committed, self.clock_ms(), [item.tx for item in left_out])
+        self.metrics.txs_dropped(left_out, [])
+        for item in left_out:
             self._reject(item.tx.hash, item.refusal)
+
+    def _report_dropped(self, dropped: list[Dropped]) -> None:
+        self.metrics.txs_dropped([], dropped)
+        for item in dropped:
+            self._reject(item.tx.hash, item.refusal)
+
+    def refresh_mempool(self) -> None:
+        """Rebuild the mempool's pending state now if a block left it stale (the node's idle turn)."""
+        self.mempool.refresh(self.clock_ms())
 
     def _reject(self, tx_hash: bytes, refusal: Refusal) -> None:
         self._rejected[tx_hash] = refusal

@@ -6,7 +6,9 @@ only if it would apply after those before it: the sender's next nonce, enough fu
 Block proposals take transactions in admission order, which keeps each sender's nonces in sequence.
 
 After a block commits, the pending state is rebuilt on the new committed state and every remaining
-transaction is re-applied; those that no longer apply are dropped and reported.
+transaction is re-applied; those that no longer apply are dropped and reported (through `on_dropped`). The
+rebuild is deferred until the pending state is next needed (an admission, a nonce query, or the node's
+next idle turn): it must not delay the next proposal, which is built from the committed state.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import collections
 import itertools
 from dataclasses import dataclass
+from typing import Callable
 
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.rules import BlockContext, apply_tx, expected_nonce
@@ -45,6 +48,9 @@ class Mempool:
         self._pending: dict[bytes, SignedTx] = {}
         self._per_sender: collections.Counter[bytes] = collections.Counter()
         self._state = State(store)
+        self._stale = False  # the pending state must be rebuilt before it is used
+        self._stale_since_ms = 0
+        self.on_dropped: Callable[[list[Dropped]], None] = lambda dropped: None
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -60,6 +66,7 @@ class Mempool:
 
     def next_nonce(self, sender: bytes) -> int:
         """The nonce the sender's next transaction must carry, counting pending ones."""
+        self.refresh(self._stale_since_ms)
         return self._state.get_nonce(sender)
 
     def cheap_refusal(self, tx: SignedTx) -> Refusal | None:
@@ -78,6 +85,7 @@ class Mempool:
         refusal = self.cheap_refusal(tx)
         if refusal is not None:
             return refusal
+        self.refresh(now_ms)
         if tx.body.nonce != expected_nonce(self._state, tx):
             return Refusal.BAD_NONCE
         if not (signatures_valid(tx, self._chain_id) if signature_ok is None else signature_ok):
@@ -113,32 +121,35 @@ class Mempool:
             if not self._per_sender[tx.sender]:
                 del self._per_sender[tx.sender]
 
-    def remove_committed(self, committed: list[SignedTx], now_ms: int, dropped: list[SignedTx] = ()) -> list[Dropped]:
-        """Forget `committed` (now in the store) and `dropped`, and drop what no longer applies.
+    def remove_committed(self, committed: list[SignedTx], now_ms: int, dropped: list[SignedTx] = ()) -> None:
+        """Forget `committed` (now in the store) and `dropped`.
 
         When the block committed exactly the oldest pending transactions, in admission order (what this
         node proposes, and what it holds in the order the proposer does), the pending state is still
-        right as it is: it is the committed state plus the remaining transactions. Otherwise it is
-        rebuilt on the new tip by re-applying every remaining transaction. It is rebuilt too once it
-        holds far more written keys than the remaining transactions wrote: under a load that never lets
-        the mempool empty, the committed transactions' writes would otherwise pile up in it for ever."""
+        right as it is: it is the committed state plus the remaining transactions. Otherwise it is stale
+        and rebuilt by `refresh` when next needed, re-applying every remaining transaction. It is rebuilt
+        too once it holds far more written keys than the remaining transactions wrote: under a load that
+        never lets the mempool empty, the committed transactions' writes would otherwise pile up in it."""
         oldest = list(itertools.islice(self._pending, len(committed)))
-        if not dropped and oldest == [tx.hash for tx in committed]:
+        if not self._stale and not dropped and oldest == [tx.hash for tx in committed]:
             for tx in committed:
                 self._forget(tx)
             if not self._pending:
                 self._state = State(self._store)  # nothing pending: start afresh
-                return []
+                return
             if self._state.written_count() <= OVERLAY_KEYS_PER_PENDING_TX * len(self._pending) + OVERLAY_KEYS_SLACK:
                 self._state.forget_reads()  # keys the block changed beyond these transactions (validator set) are read anew
-                return []
-            return self._rebuild(now_ms)
+                return
         for tx in [*committed, *dropped]:
             self._forget(tx)
-        return self._rebuild(now_ms)
+        self._stale, self._stale_since_ms = True, now_ms
 
-    def _rebuild(self, now_ms: int) -> list[Dropped]:
-        """The pending state anew on the committed state: re-apply every pending transaction in order."""
+    def refresh(self, now_ms: int) -> None:
+        """Rebuild the pending state if a block left it stale: re-apply every pending transaction in order
+        on the committed state, and report through `on_dropped` those that no longer apply."""
+        if not self._stale:
+            return
+        self._stale = False
         remaining = list(self._pending.values())
         self._pending.clear()
         self._per_sender.clear()
@@ -151,4 +162,5 @@ class Mempool:
                 self._per_sender[tx.sender] += 1
             else:
                 dropped.append(Dropped(tx, refusal))
-        return dropped
+        if dropped:
+            self.on_dropped(dropped)

@@ -455,6 +455,9 @@ class Runner:
                 log.warning("dropping an early proposal: %s", exc)
         if self._has_work() and self.core.step_ is Step.WAITING:
             self._feed(TxsAvailable())
+        # The mempool's pending state, if this block left it stale, is rebuilt once this turn (and the
+        # proposal it may have sent) is done, not on the way to the next proposal.
+        asyncio.get_running_loop().call_soon(self.chain.refresh_mempool)
 
     def _has_work(self) -> bool:
         """Something is waiting for a block: transactions, or evidence not yet committed."""

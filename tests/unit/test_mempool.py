@@ -8,7 +8,7 @@ import pytest
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.state import State
 from corridor.ledger.store import Store
-from corridor.node.mempool import Mempool
+from corridor.node.mempool import Dropped, Mempool
 
 from unit_support import ADDRESSES, CHAIN_ID, OTHER_CHAIN_ID, attest, burn, commit, mint, next_time_ms, transfer
 
@@ -17,6 +17,16 @@ NOW_MS = 1_800_000_000_000
 
 def make_mempool(store: Store, txs_max: int = 100, sender_txs_max: int = 10) -> Mempool:
     return Mempool(store, CHAIN_ID, txs_max=txs_max, sender_txs_max=sender_txs_max)
+
+
+def remove_committed(mempool: Mempool, committed: list, now_ms: int) -> list[Dropped]:
+    """What the node does after a block: forget its transactions, then (on its next idle turn) refresh
+    the pending state; the transactions that no longer apply, as reported."""
+    dropped: list[Dropped] = []
+    mempool.on_dropped = dropped.extend
+    mempool.remove_committed(committed, now_ms)
+    mempool.refresh(now_ms)
+    return dropped
 
 
 def test_valid_transaction_is_admitted(store: Store) -> None:
@@ -123,7 +133,7 @@ def test_block_from_the_mempool_commits_and_empties_it(store: Store) -> None:
         assert mempool.admit(tx, NOW_MS) is None
     executed, left_out = commit(store, mempool.candidates(100))
     assert list(executed.block.txs) == txs and left_out == []
-    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert remove_committed(mempool, list(executed.block.txs), NOW_MS) == []
     assert len(mempool) == 0
     assert mempool.pending_count(ADDRESSES["alice"]) == 0
     assert mempool.next_nonce(ADDRESSES["dave"]) == 1
@@ -136,7 +146,7 @@ def test_transactions_left_for_the_next_block_stay_pending(store: Store) -> None
     for tx in txs:
         assert mempool.admit(tx, NOW_MS) is None
     executed, _ = commit(store, mempool.candidates(2))
-    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert remove_committed(mempool, list(executed.block.txs), NOW_MS) == []
     assert mempool.candidates(100) == txs[2:]
     assert mempool.pending_count(ADDRESSES["alice"]) == 2
     assert mempool.next_nonce(ADDRESSES["alice"]) == 4
@@ -150,14 +160,14 @@ def test_after_a_prefix_commit_the_pending_state_is_kept_and_still_exact(store: 
     for tx in txs:
         assert mempool.admit(tx, NOW_MS) is None
     executed, _ = commit(store, mempool.candidates(2))
-    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert remove_committed(mempool, list(executed.block.txs), NOW_MS) == []
     assert mempool.candidates(100) == txs[2:]
     assert mempool.next_nonce(ADDRESSES["dave"]) == 1 and mempool.next_nonce(ADDRESSES["alice"]) == 2
     # dave holds 200 committed + 50 pending: 250 spendable, not a cent more
     assert mempool.admit(transfer("dave", 1, "bob", "USD", 251), NOW_MS) == Refusal.INSUFFICIENT_FUNDS
     assert mempool.admit(transfer("dave", 1, "bob", "USD", 250), NOW_MS) is None
     executed, _ = commit(store, mempool.candidates(100))
-    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert remove_committed(mempool, list(executed.block.txs), NOW_MS) == []
     assert State(store).get_balance(ADDRESSES["dave"], "USD") == 0
 
 
@@ -167,7 +177,7 @@ def test_a_block_in_another_order_rebuilds_the_pending_state(store: Store) -> No
     for tx in (first, second):
         assert mempool.admit(tx, NOW_MS) is None
     executed, _ = commit(store, [second])  # another proposer's order: not the oldest pending transaction
-    assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+    assert remove_committed(mempool, list(executed.block.txs), NOW_MS) == []
     assert mempool.candidates(100) == [first]
     assert mempool.admit(transfer("dave", 0, "bob", "USD", 401), NOW_MS) == Refusal.INSUFFICIENT_FUNDS
     assert mempool.admit(transfer("dave", 0, "bob", "USD", 400), NOW_MS) is None
@@ -188,7 +198,7 @@ def test_pending_transactions_that_no_longer_apply_are_dropped_after_a_block(sto
     executed, left_out = commit(store, foreign)
     assert len(executed.block.txs) == 2 and left_out == []
 
-    dropped = mempool.remove_committed(list(executed.block.txs), next_time_ms(store))
+    dropped = remove_committed(mempool, list(executed.block.txs), next_time_ms(store))
     assert [(item.tx.hash, item.refusal) for item in dropped] == [
         (pending[0].hash, Refusal.BAD_NONCE),
         (pending[1].hash, Refusal.INSUFFICIENT_FUNDS),
@@ -213,7 +223,7 @@ def test_pending_mint_is_dropped_when_a_committed_attestation_lowers_the_reserve
     assert mempool.admit(pending_mint, NOW_MS) is None
     # The issuer's other node committed a different attestation with the same nonce: a lower reserve.
     executed, _ = commit(store, [attest("usd_issuer", 0, "USD", 1_000_000)])
-    dropped = mempool.remove_committed(list(executed.block.txs), NOW_MS)
+    dropped = remove_committed(mempool, list(executed.block.txs), NOW_MS)
     assert [(item.tx.hash, item.refusal) for item in dropped] == [
         (raised.hash, Refusal.BAD_NONCE),
         (pending_mint.hash, Refusal.EXCEEDS_RESERVES),
@@ -235,7 +245,25 @@ def test_under_a_load_that_never_empties_the_mempool_its_pending_state_stays_bou
     for nonce in range(1, 12):
         assert mempool.admit(transfer("alice", nonce, recipients[nonce % 3], "USD", 1), NOW_MS) is None
         executed, _ = commit(store, mempool.candidates(1))
-        assert mempool.remove_committed(list(executed.block.txs), NOW_MS) == []
+        assert remove_committed(mempool, list(executed.block.txs), NOW_MS) == []
         assert mempool._state.written_count() <= 4 * len(mempool)  # noqa: SLF001 - the bound under test
     assert mempool.next_nonce(ADDRESSES["alice"]) == 12
     assert [tx.body.nonce for tx in mempool.candidates(100)] == [11]
+
+
+
+def test_a_block_in_another_order_leaves_the_rebuild_for_later_but_admission_sees_it(store: Store) -> None:
+    """The rebuild after another proposer's block waits for the node's idle turn (the next proposal must
+    not wait for it), and anything that reads the pending state before then rebuilds it first."""
+    mempool = make_mempool(store)
+    first, second = transfer("alice", 0, "dave", "USD", 300), transfer("bob", 0, "dave", "USD", 100)
+    for tx in (first, second):
+        assert mempool.admit(tx, NOW_MS) is None
+    dropped: list[Dropped] = []
+    mempool.on_dropped = dropped.extend
+    executed, _ = commit(store, [second, transfer("alice", 0, "carol", "USD", 1)])  # takes alice's nonce 0 too
+    mempool.remove_committed(list(executed.block.txs), NOW_MS)
+    assert dropped == [] and mempool.candidates(100) == [first]  # not rebuilt yet: nothing reported
+    assert mempool.next_nonce(ADDRESSES["alice"]) == 1  # a read rebuilds it first
+    assert [(item.tx.hash, item.refusal) for item in dropped] == [(first.hash, Refusal.BAD_NONCE)]
+    assert mempool.candidates(100) == [] and mempool.admit(transfer("alice", 1, "dave", "USD", 5), NOW_MS) is None
