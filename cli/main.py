@@ -21,10 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from corridor.client import ApiError, Client, NodeUnreachable  # the SDK's sync client: every HTTP call goes through it
+from corridor.client.errors import InvalidInput
 from corridor.client.proposal import Proposal, ProposalFileError, chain_decimals, create_governance, create_swap
 from corridor.keys import AddressError, KeyFileError, KeyPair, load_key, parse_address, save_key
 from corridor.ledger.amounts import AmountError, format_amount, format_price, parse_amount, parse_price
 from corridor.ledger.genesis import GenesisError
+from corridor.ledger.limits import RESERVE_MAX_AGE_MS_DEFAULT
 from corridor.ledger.store import StoreError
 from corridor.ledger.tx import TxError
 from corridor.node.config import ConfigError
@@ -185,6 +187,8 @@ def testnet(validators: int, out: Path, currencies: str, base_port: int, as_json
     console.print(table)
     for code, path in network.issuers.items():
         console.print(f"issuer of {code}: {path}")
+    for code, path in network.auditors.items():
+        console.print(f"reserve auditor of {code}: {path}")
     console.print(f"demo accounts: {', '.join(network.accounts)}")
 
 
@@ -311,20 +315,42 @@ def tx_burn(key_path: Path, node_url: str, as_json: bool, wait: bool, amount: st
     submit_and_render(client, key, "burn", fields, wait, as_json)
 
 
+def parse_time_ms(text: str | None) -> int:
+    """Milliseconds since 1970 from an integer or an ISO 8601 time with a zone (2026-01-31T17:00:00Z); now when None."""
+    import time
+    from datetime import datetime
+
+    if text is None:
+        return int(time.time() * 1000)
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise click.BadParameter("give milliseconds since 1970 or an ISO 8601 time with its zone, e.g. 2026-01-31T17:00:00Z")
+    return int(moment.timestamp() * 1000)
+
+
 @tx.command("attest-reserve")
 @tx_options
 @click.option("--reserve", required=True, help="The reserve backing the currency, in major units.")
-@click.option("--currency", required=True, help="Currency code; --key must be its issuer.")
+@click.option("--currency", required=True, help="Currency code; --key must be its auditor (not its issuer).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
               help="The auditor's report; its SHA-256 is recorded on chain.")
+@click.option("--as-of", "as_of", default=None, metavar="TIME",
+              help="When the reserve figure is as of: ms since 1970 or ISO 8601 with a zone. [default: now]")
 @guarded
-def tx_attest_reserve(key_path: Path, node_url: str, as_json: bool, wait: bool, reserve: str, currency: str, report_path: Path) -> None:
-    """Issuer only: record the reserve backing a currency and the hash of the auditor's report."""
+def tx_attest_reserve(key_path: Path, node_url: str, as_json: bool, wait: bool, reserve: str, currency: str, report_path: Path,
+                      as_of: str | None) -> None:
+    """Auditor only: record the reserve backing a currency, as of a time, and the hash of the report. Minting
+    is bounded by it, and stops once it is older than the currency's maximum age."""
     from corridor.hashing import sha256
 
     client, key = Client(node_url), load_key(key_path)
     fields = {"currency": currency.upper(), "reserve_minor": amount_in(client, currency.upper(), reserve),
-              "report_hash": sha256(report_path.read_bytes())}
+              "report_hash": sha256(report_path.read_bytes()), "reserve_as_of_ms": parse_time_ms(as_of)}
     submit_and_render(client, key, "attest_reserve", fields, wait, as_json)
 
 
@@ -333,12 +359,19 @@ def tx_attest_reserve(key_path: Path, node_url: str, as_json: bool, wait: bool, 
 
 @cli.group()
 def issuer() -> None:
-    """A currency issuer's controls: supply, reserves, allow-list, freezes, clawback, pause, distributors."""
+    """A currency issuer's controls: supply, allow-list, freezes, clawback, pause, licences."""
 
 
 issuer.add_command(tx_mint, "mint")
 issuer.add_command(tx_burn, "burn")
-issuer.add_command(tx_attest_reserve, "attest")
+
+
+@cli.group()
+def auditor() -> None:
+    """A currency's reserve auditor (named by governance, never the issuer): attests the reserve minting is bounded by."""
+
+
+auditor.add_command(tx_attest_reserve, "attest")
 
 
 def issuer_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -352,7 +385,92 @@ def reason_hash(reason: str) -> bytes:
     return sha256(reason.encode())
 
 
-def _issuer_account_command(name: str, type_name: str, enabled: bool, help_text: str, with_reason: bool = False) -> None:
+def order_document_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The lawful order a seizure executes (ledger/orders.py): who issued it, its document, its expiry."""
+    function = click.option("--order-expires", "order_expires", default=None, metavar="TIME",
+                            help="When the order expires: ms since 1970 or ISO 8601 with a zone. [default: none stated]")(function)
+    function = click.option("--order-hash", "order_hash_hex", default=None, metavar="HEX",
+                            help="The order document's SHA-256 (64 hex digits), instead of --order.")(function)
+    function = click.option("--order", "order_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                            help="The order document (kept off chain); its SHA-256 goes on chain.")(function)
+    return click.option("--authority", default=None,
+                        help='Who issued the lawful order, e.g. "US District Court SDNY", "OFAC", "HKMA".')(function)
+
+
+def order_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The order, and the compliance keys approving it: with --approver the command writes a file (--out) for
+    them to sign (`corridor compliance sign`) instead of submitting."""
+    function = click.option("--out", "approval_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                            help="With --approver: where to write the transaction for the approvers to sign.")(function)
+    function = click.option("--approver", "approvers", multiple=True, metavar="PUBLIC_KEY",
+                            help="A compliance key (64 hex digits) that approves; repeat for each (the currency's threshold).")(function)
+    return order_document_options(function)
+
+
+def order_fields(options: dict[str, Any], seizure: str | None) -> dict[str, Any]:
+    """The order fields from the options of order_document_options; `seizure` names an action that needs them
+    (None: lifting one, where they may be left out)."""
+    from corridor.hashing import sha256
+
+    authority, path, hash_hex, expires = (options.get(name) for name in ("authority", "order_path", "order_hash_hex", "order_expires"))
+    if path is not None and hash_hex is not None:
+        raise click.UsageError("give --order or --order-hash, not both")
+    if seizure is not None and (not authority or (path is None and hash_hex is None)):
+        raise click.UsageError(f"a {seizure} executes a lawful order: give --authority and --order (or --order-hash)")
+    digest = b""
+    if path is not None:
+        digest = sha256(path.read_bytes())
+    elif hash_hex is not None:
+        try:
+            digest = bytes.fromhex(hash_hex)
+        except ValueError:
+            digest = b""
+        if len(digest) != 32:
+            raise click.BadParameter("the order's SHA-256 is 64 hexadecimal digits", param_hint="--order-hash")
+    return {"order_authority": authority or "", "order_hash": digest, "order_expiry_ms": parse_time_ms(expires) if expires else 0}
+
+
+def public_keys(texts: tuple[str, ...] | list[str], option: str) -> list[bytes]:
+    """Public keys given as hex, sorted as the chain wants them."""
+    keys = []
+    for text in texts:
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise click.BadParameter(f"{text!r} is not a public key (64 hex digits; corridor keys show)", param_hint=option)
+        keys.append(key)
+    if len(set(keys)) != len(keys):
+        raise click.BadParameter("a key is named twice", param_hint=option)
+    return sorted(keys)
+
+
+def submit_or_propose(client: Client, key: KeyPair, type_name: str, fields: dict[str, Any], options: dict[str, Any], wait: bool,
+                      as_json: bool) -> None:
+    """Submit a transaction `key` alone signs; when it names approvers (--approver), write it to --out for them
+    to sign with `corridor compliance sign` and submit with `corridor compliance submit`."""
+    approvers = public_keys(options.get("approvers") or (), "--approver")
+    if not approvers:
+        if options.get("approval_out") is not None:
+            raise click.UsageError("--out is for a transaction compliance keys approve: name them with --approver")
+        submit_and_render(client, key, type_name, {**fields, "approvers": []}, wait, as_json)
+        return
+    out = options.get("approval_out")
+    if out is None:
+        raise click.UsageError("with --approver, give --out: the file the approvers sign (corridor compliance sign)")
+    proposal = client.builder().propose(key, type_name, {**fields, "approvers": approvers}, nonce=client.next_nonce(key.address_text))
+    proposal.save(out)
+    if as_json:
+        print_json(proposal_document(proposal, out))
+        return
+    click.echo(proposal.describe(chain_decimals(client)))
+    click.echo(f"written to {out}; each approver signs it with: corridor compliance sign {out} --key COMPLIANCE_KEY, "
+               f"then: corridor compliance submit {out} --wait")
+
+
+def _issuer_account_command(name: str, type_name: str, enabled: bool, help_text: str, with_reason: bool = False,
+                            with_order: bool = False) -> None:
     @issuer_options
     @click.option("--account", required=True, help="The account concerned (cor1...).")
     @guarded
@@ -361,9 +479,21 @@ def _issuer_account_command(name: str, type_name: str, enabled: bool, help_text:
         fields: dict[str, Any] = {"currency": currency.upper(), "account": parse_address(account), "enabled": enabled}
         if with_reason:
             fields["reason_hash"] = reason_hash(extra["reason"])
+        if with_order:  # a freeze executes a lawful order (ledger/orders.py)
+            fields.update(order_fields(extra, "freeze"))
+            submit_or_propose(client, key, type_name, fields, extra, wait, as_json)
+            return
+        if extra.get("jurisdiction") is not None:  # authorize --jurisdiction (ledger/corridors.py)
+            authorize_with_jurisdiction(client, key, fields, extra["jurisdiction"], wait, as_json)
+            return
         submit_and_render(client, key, type_name, fields, wait, as_json)
 
     command.__doc__ = help_text
+    if name == "authorize":
+        command = click.option("--jurisdiction", default=None, help="Also record the account's jurisdiction for the currency "
+                               "(ISO 3166-1 alpha-2 or EU; a set_jurisdiction after the authorisation).")(command)
+    if with_order:
+        command = order_options(command)
     if with_reason:
         command = click.option("--reason", required=True, help="Why (the order or case reference); its SHA-256 goes on chain.")(command)
     issuer.command(name)(command)
@@ -371,10 +501,16 @@ def _issuer_account_command(name: str, type_name: str, enabled: bool, help_text:
 
 _issuer_account_command("authorize", "set_authorization", True, "Allow an account to hold an allow-list currency.")
 _issuer_account_command("deauthorize", "set_authorization", False, "Remove an account from the currency's allow-list.")
-_issuer_account_command("freeze", "set_frozen", True, "Freeze an account: it can neither send nor receive the currency.", with_reason=True)
+_issuer_account_command("freeze", "set_frozen", True, "Freeze an account under a lawful order: it can neither send nor receive the "
+                        "currency. With compliance keys required, name the approvers (--approver ... --out FILE).",
+                        with_reason=True, with_order=True)
 _issuer_account_command("unfreeze", "set_frozen", False, "Lift a freeze.", with_reason=True)
-_issuer_account_command("license", "set_distributor", True, "License an account as a distributor of the currency.")
-_issuer_account_command("revoke", "set_distributor", False, "Revoke a distributor's licence.")
+_issuer_account_command("license", "set_distributor", True,
+                        "License an account as a distributor of the currency (legacy: a distribute licence with no "
+                        "jurisdiction and no expiry; prefer grant-licence).")
+_issuer_account_command("revoke", "set_distributor", False,
+                        "Withdraw an account's distribute licence (legacy: the record is deleted; prefer revoke-licence, "
+                        "which keeps it with the reason).")
 
 
 @issuer.command("clawback")
@@ -382,13 +518,16 @@ _issuer_account_command("revoke", "set_distributor", False, "Revoke a distributo
 @click.option("--account", required=True, help="The frozen account to take coins from (cor1...).")
 @click.option("--amount", required=True, help="Decimal amount in major units.")
 @click.option("--reason", required=True, help="Why (the order or case reference); its SHA-256 goes on chain.")
+@order_options
 @guarded
-def issuer_clawback(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str) -> None:
-    """Move coins of a frozen account back to the issuer."""
+def issuer_clawback(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str,
+                    **order: Any) -> None:
+    """Move coins of a frozen account back to the issuer, under a lawful order (--authority, --order)."""
     client, key = Client(node_url), load_key(key_path)
     fields = {"currency": currency.upper(), "account": parse_address(account),
-              "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason)}
-    submit_and_render(client, key, "clawback", fields, wait, as_json)
+              "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason),
+              **order_fields(order, "clawback")}
+    submit_or_propose(client, key, "clawback", fields, order, wait, as_json)
 
 
 def _issuer_pause_command(name: str, enabled: bool, help_text: str) -> None:
@@ -428,6 +567,257 @@ def issuer_policy(key_path: Path, node_url: str, as_json: bool, wait: bool, curr
         "distributors_only": info["distributors_only"] if distributors_only is None else distributors_only,
     }
     submit_and_render(client, key, "set_policy", fields, wait, as_json)
+
+
+# the licence registry (ledger/licences.py) -----------------------------------------------------------------
+
+LICENCE_SCOPE_HELP = ("distribute: receive new coins and redeem under --distributors-only; "
+                      "exchange: place offers in the currency once it requires exchange licences.")
+
+
+def scope_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    from corridor.ledger.tx import LICENCE_SCOPES
+
+    return click.option("--scope", required=True, type=click.Choice(LICENCE_SCOPES), help=LICENCE_SCOPE_HELP)(function)
+
+
+@issuer.command("grant-licence")
+@issuer_options
+@click.option("--account", required=True, help="The account licensed (cor1...).")
+@scope_option
+@click.option("--jurisdiction", required=True, help="The licensing jurisdiction: an ISO 3166-1 alpha-2 code or EU (US, HK, SG, EU...).")
+@click.option("--expires", default=None, metavar="TIME", help="When it stops taking effect: ms since 1970 or ISO 8601 with a zone.")
+@click.option("--expires-in", default=None, metavar="DURATION", help="When it stops taking effect, from now: 365d, 36h, 90m, 30s.")
+@guarded
+def issuer_grant_licence(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, scope: str,
+                         jurisdiction: str, expires: str | None, expires_in: str | None) -> None:
+    """Grant (renew, replace) an account's licence of a scope in the currency; without --expires or
+    --expires-in it does not expire."""
+    import time
+
+    if expires is not None and expires_in is not None:
+        raise click.UsageError("give --expires or --expires-in, not both")
+    expires_at_ms = 0
+    if expires is not None:
+        expires_at_ms = parse_time_ms(expires)
+    elif expires_in is not None:
+        expires_at_ms = int(time.time() * 1000) + parse_duration_ms(expires_in)
+    fields = {"currency": currency.upper(), "account": parse_address(account), "scope": scope,
+              "jurisdiction": jurisdiction.upper(), "expires_at_ms": expires_at_ms}
+    submit_and_render(Client(node_url), load_key(key_path), "grant_licence", fields, wait, as_json)
+
+
+@issuer.command("revoke-licence")
+@issuer_options
+@click.option("--account", required=True, help="The licensed account (cor1...).")
+@scope_option
+@click.option("--reason", required=True, help="Why (the decision or case reference); its SHA-256 stays in the licence record.")
+@guarded
+def issuer_revoke_licence(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, scope: str,
+                          reason: str) -> None:
+    """Revoke an account's licence of a scope in the currency: it stops taking effect at once."""
+    fields = {"currency": currency.upper(), "account": parse_address(account), "scope": scope, "reason_hash": reason_hash(reason)}
+    submit_and_render(Client(node_url), load_key(key_path), "revoke_licence", fields, wait, as_json)
+
+
+@issuer.command("require-licence")
+@issuer_options
+@scope_option
+@click.option("--off", "off", is_flag=True, help="Stop requiring it.")
+@guarded
+def issuer_require_licence(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, scope: str, off: bool) -> None:
+    """Require licences of a scope in the currency (distribute: the same as policy --distributors-only), or
+    with --off stop requiring them."""
+    fields = {"currency": currency.upper(), "scope": scope, "required": not off}
+    submit_and_render(Client(node_url), load_key(key_path), "set_licence_required", fields, wait, as_json)
+
+
+# redemption requests ---------------------------------------------------------------------------------------
+
+
+DURATION_UNITS_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """A duration as milliseconds: 5d, 36h, 90m, 30s, 1500ms, or a plain number of milliseconds."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]{1,15})\s*(ms|s|m|h|d)?\s*", text)
+    if match is None:
+        raise click.BadParameter("give a duration such as 5d, 36h, 90m, 30s, 1500ms (or milliseconds)")
+    return int(match.group(1)) * DURATION_UNITS_MS[match.group(2) or "ms"]
+
+
+@cli.group()
+def redeem() -> None:
+    """Redemption requests: a holder asks the issuer to redeem coins (locked at once); the issuer fulfils
+    (burns them, recording the off-chain payout) or rejects (they return) within the currency's deadline."""
+
+
+def redemption_id_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--id", "redemption_id", type=click.IntRange(0), required=True,
+                        help="The request's id (its redemption_requested event; corridor query redemptions).")(function)
+
+
+@redeem.command("request")
+@tx_options
+@click.option("--amount", required=True, help="Decimal amount in major units, e.g. 250.00.")
+@click.option("--currency", required=True, help="Currency code, e.g. USD.")
+@guarded
+def redeem_request(key_path: Path, node_url: str, as_json: bool, wait: bool, amount: str, currency: str) -> None:
+    """Ask the issuer to redeem AMOUNT of your CURRENCY: it leaves your balance now and stays locked in the
+    request until the issuer fulfils or rejects it, or you cancel it."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"currency": currency.upper(), "amount_minor": amount_in(client, currency.upper(), amount)}
+    submit_and_render(client, key, "redeem_request", fields, wait, as_json)
+
+
+@redeem.command("fulfil")
+@tx_options
+@redemption_id_option
+@click.option("--payout", required=True, help="The off-chain payout's reference (e.g. the bank transfer's id); its SHA-256 goes on chain.")
+@guarded
+def redeem_fulfil(key_path: Path, node_url: str, as_json: bool, wait: bool, redemption_id: int, payout: str) -> None:
+    """Issuer only: the holder was paid off chain; burn the locked coins and record the payout's reference."""
+    fields = {"redemption_id": redemption_id, "payout_reference": reason_hash(payout)}
+    submit_and_render(Client(node_url), load_key(key_path), "redeem_fulfil", fields, wait, as_json)
+
+
+@redeem.command("reject")
+@tx_options
+@redemption_id_option
+@click.option("--reason", required=True, help="Why the request is refused; its SHA-256 goes on chain.")
+@guarded
+def redeem_reject(key_path: Path, node_url: str, as_json: bool, wait: bool, redemption_id: int, reason: str) -> None:
+    """Issuer only: refuse a redemption request; the locked coins return to the holder."""
+    fields = {"redemption_id": redemption_id, "reason_hash": reason_hash(reason)}
+    submit_and_render(Client(node_url), load_key(key_path), "redeem_reject", fields, wait, as_json)
+
+
+@redeem.command("cancel")
+@tx_options
+@redemption_id_option
+@guarded
+def redeem_cancel(key_path: Path, node_url: str, as_json: bool, wait: bool, redemption_id: int) -> None:
+    """Withdraw your own request the issuer has not acted on; the coins come back."""
+    submit_and_render(Client(node_url), load_key(key_path), "redeem_cancel", {"redemption_id": redemption_id}, wait, as_json)
+
+
+@issuer.command("redemption-deadline")
+@issuer_options
+@click.option("--deadline", required=True, help="Time to act on a redemption request, e.g. 5d, 36h, 90m, 30s, 1500ms.")
+@guarded
+def issuer_redemption_deadline(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, deadline: str) -> None:
+    """Set how long the issuer has to fulfil or reject a redemption request of the currency (for requests
+    made from now on; 5 days until set)."""
+    fields = {"currency": currency.upper(), "redemption_deadline_ms": parse_duration_ms(deadline)}
+    submit_and_render(Client(node_url), load_key(key_path), "set_redemption_deadline", fields, wait, as_json)
+
+
+def utc_text(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration_text(ms: int) -> str:
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)):
+        if ms >= size:
+            return f"{ms / size:.1f}{unit}"
+    return f"{ms}ms"
+
+
+# corridors: jurisdictions and per-corridor policies (ledger/corridors.py) ------------------------------------
+
+
+def checked_jurisdiction(code: str, wildcard: bool = False) -> str:
+    """An ISO 3166-1 alpha-2 code or EU (or "*" where a corridor side is meant), upper-cased; bad input (exit 1) otherwise."""
+    from corridor.ledger.corridors import is_corridor_side, is_jurisdiction
+
+    code = code.strip().upper()
+    if not (is_corridor_side(code) if wildcard else is_jurisdiction(code)):
+        raise click.ClickException(f"{code!r} is not an ISO 3166-1 alpha-2 country code or EU" + (' (or "*" for any)' if wildcard else ""))
+    return code
+
+
+def authorize_with_jurisdiction(client: Client, key: KeyPair, fields: dict[str, Any], jurisdiction: str, wait: bool, as_json: bool) -> None:
+    """`issuer authorize --jurisdiction`: the authorisation, then the jurisdiction (two transactions, in order)."""
+    code = checked_jurisdiction(jurisdiction)  # checked before anything is submitted
+    first = client.submit(client.prepare(key, "set_authorization", fields), wait=wait)
+    second = client.submit(client.prepare(key, "set_jurisdiction", {"currency": fields["currency"], "account": fields["account"],
+                                                                     "jurisdiction": code}), wait=wait)
+    if as_json:
+        print_json([first, second])
+        return
+    render_submission(first, "set_authorization", wait, False)
+    render_submission(second, "set_jurisdiction", wait, False)
+
+
+@issuer.command("jurisdiction")
+@issuer_options
+@click.option("--account", required=True, help="The account concerned (cor1...).")
+@click.option("--jurisdiction", default=None, help="Its jurisdiction: an ISO 3166-1 alpha-2 code (US, HK, SG, DE...) or EU.")
+@click.option("--clear", is_flag=True, help="Forget the account's jurisdiction (it becomes unknown).")
+@guarded
+def issuer_jurisdiction(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str,
+                        jurisdiction: str | None, clear: bool) -> None:
+    """Record an account's jurisdiction for the currency; corridor policies apply by it (no personal data)."""
+    if clear == (jurisdiction is not None):
+        raise click.UsageError("give --jurisdiction CODE or --clear")
+    fields = {"currency": currency.upper(), "account": parse_address(account),
+              "jurisdiction": "" if clear else checked_jurisdiction(jurisdiction or "")}
+    submit_and_render(Client(node_url), load_key(key_path), "set_jurisdiction", fields, wait, as_json)
+
+
+@issuer.command("set-corridor")
+@issuer_options
+@click.option("--from", "source", required=True, help='The sender\'s jurisdiction (US, HK, EU...), or "*" for any.')
+@click.option("--to", "target", required=True, help='The recipient\'s jurisdiction, or "*" for any.')
+@click.option("--travel-rule-threshold", default=None,
+              help="Above this amount (major units) a payment must carry a travel-rule hash (0: off). [default: unchanged]")
+@click.option("--travel-rule-always/--travel-rule-by-threshold", default=None,
+              help="Every payment through the corridor carries a travel-rule hash (no threshold). [default: unchanged]")
+@click.option("--payment-max", default=None, help="Largest single payment, major units (0: no cap). [default: unchanged]")
+@click.option("--window-max", default=None, help="Most one sender may pay through the corridor per --window (0: no limit). [default: unchanged]")
+@click.option("--window", default=None, help="The rolling window of --window-max: 1d, 12h, 90m, 30s or ms (0: none). [default: unchanged]")
+@click.option("--remove", is_flag=True, help="Remove the corridor's policy (every control off).")
+@guarded
+def issuer_set_corridor(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, source: str, target: str,
+                        travel_rule_threshold: str | None, travel_rule_always: bool | None, payment_max: str | None,
+                        window_max: str | None, window: str | None, remove: bool) -> None:
+    """Set the policy of one corridor (sender's jurisdiction -> recipient's) of the currency: a travel-rule
+    threshold, a maximum per payment and a maximum per sender over a rolling window. What is not given stays
+    as it is; with every control off the policy is removed."""
+    client, key = Client(node_url), load_key(key_path)
+    code = currency.upper()
+    source, target = checked_jurisdiction(source, wildcard=True), checked_jurisdiction(target, wildcard=True)
+    decimals = client.decimals(code)
+    current = next((c for c in client.corridors(code)["corridors"]
+                    if (c["from_jurisdiction"], c["to_jurisdiction"]) == (source, target)), None) or {}
+    fields: dict[str, Any] = {"currency": code, "from_jurisdiction": source, "to_jurisdiction": target,
+                              "travel_rule_threshold_minor": 0, "travel_rule_always": False, "payment_max_minor": 0,
+                              "window_max_minor": 0, "window_ms": 0}
+    if not remove:
+        fields.update({name: current.get(name, 0) for name in ("travel_rule_threshold_minor", "payment_max_minor",
+                                                               "window_max_minor", "window_ms")})
+        fields["travel_rule_always"] = current.get("travel_rule_always", False) if travel_rule_always is None else travel_rule_always
+        for name, given in (("travel_rule_threshold_minor", travel_rule_threshold), ("payment_max_minor", payment_max),
+                            ("window_max_minor", window_max)):
+            if given is not None:
+                fields[name] = parse_amount(given, decimals)
+        if window is not None:
+            fields["window_ms"] = parse_duration_ms(window)
+        if travel_rule_always and travel_rule_threshold is None:
+            fields["travel_rule_threshold_minor"] = 0  # every payment: a threshold would mean nothing
+    submit_and_render(client, key, "set_corridor_policy", fields, wait, as_json)
+
+
+def corridor_controls_text(corridor: dict[str, Any], currency: str) -> list[str]:
+    travel = ("every payment" if corridor["travel_rule_always"]
+              else f"above {corridor['travel_rule_threshold']} {currency}" if corridor["travel_rule_threshold"] else "-")
+    cap = f"{corridor['payment_max']} {currency}" if corridor["payment_max"] else "-"
+    window = f"{corridor['window_max']} {currency} / {duration_text(corridor['window_ms'])}" if corridor["window_max"] else "-"
+    return [travel, cap, window]
 
 
 # FX: offers, payments, swaps --------------------------------------------------------------------------------
@@ -612,12 +1002,16 @@ def write_proposal(node_url: str, key_path: Path, type_name: str, fields: dict[s
 @click.option("--code", required=True, help="The new currency's code, e.g. KRW.")
 @click.option("--decimals", type=click.IntRange(0, 18), required=True, help="Digits after the decimal point.")
 @click.option("--issuer", required=True, help="The issuer's account (cor1...).")
+@click.option("--auditor", required=True, help="The reserve auditor's account (cor1...), not the issuer: only it attests reserves.")
 @click.option("--allow-list", is_flag=True, help="Holders must be authorised by the issuer (KYC allow-list).")
+@click.option("--reserve-max-age-ms", type=click.IntRange(0, 2**63 - 1), default=RESERVE_MAX_AGE_MS_DEFAULT, show_default=True,
+              help="Minting stops while the latest reserve attestation is older than this (35 days; 0: never).")
 @guarded
 def gov_register_currency(key_path: Path, out: Path, node_url: str, as_json: bool, code: str, decimals: int, issuer: str,
-                          allow_list: bool) -> None:
-    """Register a new currency and its issuer."""
-    fields = {"currency": code.upper(), "decimals": decimals, "issuer": parse_address(issuer), "holders_need_authorization": allow_list}
+                          auditor: str, allow_list: bool, reserve_max_age_ms: int) -> None:
+    """Register a new currency, its issuer and its reserve auditor."""
+    fields = {"currency": code.upper(), "decimals": decimals, "issuer": parse_address(issuer), "holders_need_authorization": allow_list,
+              "auditor": parse_address(auditor), "reserve_max_age_ms": reserve_max_age_ms}
     write_proposal(node_url, key_path, "gov_register_currency", fields, out, as_json)
 
 
@@ -630,6 +1024,20 @@ def gov_set_issuer(key_path: Path, out: Path, node_url: str, as_json: bool, curr
     """Hand a currency to another issuer account."""
     write_proposal(node_url, key_path, "gov_set_issuer", {"currency": currency.upper(), "issuer": parse_address(issuer)}, out,
                    as_json)
+
+
+@gov_propose.command("set-auditor")
+@proposal_options
+@click.option("--currency", required=True, help="The currency's code.")
+@click.option("--auditor", required=True, help="The new auditor's account (cor1...); never the issuer.")
+@click.option("--reserve-max-age-ms", type=click.IntRange(0, 2**63 - 1), default=RESERVE_MAX_AGE_MS_DEFAULT, show_default=True,
+              help="Minting stops while the latest reserve attestation is older than this (35 days; 0: never).")
+@guarded
+def gov_set_auditor(key_path: Path, out: Path, node_url: str, as_json: bool, currency: str, auditor: str, reserve_max_age_ms: int) -> None:
+    """Name a currency's reserve auditor (the only account that attests its reserve) and the maximum age of
+    an attestation before minting stops."""
+    fields = {"currency": currency.upper(), "auditor": parse_address(auditor), "reserve_max_age_ms": reserve_max_age_ms}
+    write_proposal(node_url, key_path, "gov_set_auditor", fields, out, as_json)
 
 
 @gov_propose.command("set-validator")
@@ -652,6 +1060,24 @@ def gov_set_validator(key_path: Path, out: Path, node_url: str, as_json: bool, v
     # It commits at height + 1 at the earliest; the chain counts the delay from the height it commits at.
     fields = {"validator_key": public_key, "validator_name": name, "power": power, "effective_height": height + 1 + in_blocks}
     write_proposal(node_url, key_path, "gov_set_validator", fields, out, as_json)
+
+
+@gov_propose.command("set-sanctioned")
+@proposal_options
+@click.option("--account", required=True, help="The account to list or delist (cor1...).")
+@click.option("--list/--delist", "listed", default=True, show_default=True,
+              help="Put the account on the consortium sanctions list, or take it off.")
+@click.option("--reason", required=True, help="The order or listing reference; its SHA-256 goes on chain.")
+@order_document_options
+@guarded
+def gov_set_sanctioned(key_path: Path, out: Path, node_url: str, as_json: bool, account: str, listed: bool, reason: str,
+                       **order: Any) -> None:
+    """Put an account on the consortium sanctions list, or take it off. A listed account can neither send nor
+    receive any currency, nor trade; its resting offers are cancelled and their funds stay frozen with it.
+    A listing executes a lawful order (--authority, --order); a delisting needs none."""
+    fields = {"account": parse_address(account), "listed": listed, "reason_hash": reason_hash(reason),
+              **order_fields(order, "sanctions listing" if listed else None)}
+    write_proposal(node_url, key_path, "gov_set_sanctioned", fields, out, as_json)
 
 
 @gov.command("sign")
@@ -764,6 +1190,14 @@ def query_account(address: str, node_url: str, as_json: bool) -> None:
     for code, holder in sorted(account.get("holder_status", {}).items()):
         flags = [name for name in ("authorized", "frozen") if holder[name]]
         console.print(f"{code}: {', '.join(flags) if flags else 'no issuer decision'}")
+    if account.get("jurisdictions"):
+        console.print("jurisdictions: " + ", ".join(f"{code} {place}" for code, place in sorted(account["jurisdictions"].items())))
+    for licence in account.get("licences", []):
+        console.print(f"licence: {licence_text(licence)}", soft_wrap=True)
+    if account.get("sanctioned"):
+        sanction = account.get("sanction") or {}
+        console.print(f"SANCTIONED: on the consortium sanctions list since height {sanction.get('height', '?')} "
+                      f"(order {sanction.get('reason_hash', '?')}): it can neither send nor receive, nor trade", soft_wrap=True)
 
 
 @query.command("tx")
@@ -860,6 +1294,140 @@ def query_offers(address: str, node_url: str, as_json: bool) -> None:
     console.print(table)
 
 
+@query.command("sanctions")
+@node_option
+@json_option
+@guarded
+def query_sanctions(node_url: str, as_json: bool) -> None:
+    """The consortium sanctions list: each listed account, the height it was listed at and the order's hash."""
+    listed = Client(node_url).sanctions()
+    if as_json:
+        print_json(listed)
+        return
+    table = Table(title=f"consortium sanctions list ({len(listed)} account(s))", title_justify="left")
+    table.add_column("account", no_wrap=True)
+    table.add_column("listed at", justify="right")
+    table.add_column("order (SHA-256)", overflow="fold")
+    for item in listed:
+        table.add_row(item["account"], str(item["height"]), item["reason_hash"])
+    console.print(table)
+
+
+def licence_text(licence: dict[str, Any]) -> str:
+    """One licence in a line: currency, scope, jurisdiction, expiry, status."""
+    where = f" under {licence['jurisdiction']}" if licence["jurisdiction"] else ""
+    until = f" until {utc_text(licence['expires_at_ms'])}" if licence["expires_at_ms"] else ", no expiry"
+    status = licence["status"].upper() if licence["status"] != "active" else "active"
+    return f"{licence['currency']} {licence['scope']}{where}{until}: {status}"
+
+
+@query.command("licences")
+@click.option("--currency", default=None, help="Only this currency's licences (and the scopes it requires).")
+@click.option("--account", default=None, help="Only this account's licences (cor1...).")
+@node_option
+@json_option
+@guarded
+def query_licences(currency: str | None, account: str | None, node_url: str, as_json: bool) -> None:
+    """The licence registry: each licence's currency, account, scope, jurisdiction, expiry and status now."""
+    if account is not None:
+        parse_address(account)
+    document = Client(node_url).licences(currency, account)
+    if as_json:
+        print_json(document)
+        return
+    table = Table(title=f"licences at height {document['height']} ({document['total']} in all)", title_justify="left")
+    for column in ("currency", "account", "scope", "jurisdiction", "expires", "status"):
+        table.add_column(column, no_wrap=column == "account")
+    for item in document["licences"]:
+        status = item["status"] if item["status"] != "revoked" else f"revoked at height {item['revoked_height']}"
+        table.add_row(item["currency"], item["account"], item["scope"], item["jurisdiction"] or "-",
+                      utc_text(item["expires_at_ms"]) if item["expires_at_ms"] else "never", status)
+    console.print(table)
+    if "licences_required" in document:
+        required = ", ".join(document["licences_required"]) or "none"
+        console.print(f"{document['currency']} requires licences of: {required}", soft_wrap=True)
+
+
+@query.command("corridors")
+@click.argument("currency")
+@click.option("--account", default=None, help="Also show this account's jurisdiction and what it paid in each window (cor1...).")
+@node_option
+@json_option
+@guarded
+def query_corridors(currency: str, account: str | None, node_url: str, as_json: bool) -> None:
+    """The currency's corridor policies: travel-rule threshold, maximum per payment, maximum per sender and window."""
+    if account is not None:
+        parse_address(account)
+    document = Client(node_url).corridors(currency, account)
+    if as_json:
+        print_json(document)
+        return
+    code = document["currency"]
+    table = Table(title=f"{code} corridors ({len(document['corridors'])})", title_justify="left")
+    for column in ("from", "to", "travel rule", "max per payment", "max per sender", "set at"):
+        table.add_column(column)
+    if account is not None:
+        table.add_column("used by account", justify="right")
+    for corridor in document["corridors"]:
+        row = [corridor["from_jurisdiction"], corridor["to_jurisdiction"], *corridor_controls_text(corridor, code), str(corridor["height"])]
+        if account is not None:
+            used = corridor.get("account_window")
+            row.append(f"{used['used']} (left {used['remaining']})" if used else "-")
+        table.add_row(*row)
+    console.print(table)
+    if account is not None:
+        console.print(f"{document['account']} in {code}: jurisdiction {document['jurisdiction'] or 'unknown'}", soft_wrap=True)
+
+
+@query.command("redemptions")
+@click.option("--currency", default=None, help="Only this currency.")
+@click.option("--status", type=click.Choice(["open", "overdue", "all"]), default="open", show_default=True,
+              help="open: not yet acted on (overdue ones included); overdue: open and past the deadline; all: closed ones too.")
+@click.option("--account", default=None, help="Only the requests of this account (cor1...).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@node_option
+@json_option
+@guarded
+def query_redemptions(currency: str | None, status: str, account: str | None, limit: int, node_url: str, as_json: bool) -> None:
+    """Redemption requests: open ones oldest first (overdue ones flagged), or all, newest first."""
+    if account is not None:
+        parse_address(account)
+    document = Client(node_url).redemptions(currency, status, account, limit)
+    if as_json:
+        print_json(document)
+        return
+    table = Table(title=f"{status} redemption requests at height {document['height']} ({document['total']} in all)", title_justify="left")
+    for column in ("id", "currency", "requester", "amount", "status", "requested at", "deadline"):
+        table.add_column(column)
+    for item in document["redemptions"]:
+        if item["status"] != "open":
+            state = f"{item['status']}{' late' if item['late'] else ''} at height {item['closed_height']}"
+        elif item["overdue"]:
+            state = f"OVERDUE by {duration_text(item['overdue_ms'])}"
+        else:
+            state = f"open, {duration_text(item['deadline_ms'] - document['now_ms'])} left"
+        table.add_row(str(item["id"]), item["currency"], item["requester"], item["amount"], state,
+                      f"height {item['requested_height']}", utc_text(item["deadline_ms"]))
+    console.print(table)
+    for code, summary in document["summary"].items():
+        console.print(f"{code}: {summary['open']} open, {summary['overdue']} overdue", soft_wrap=True)
+
+
+@query.command("redemption")
+@click.argument("redemption_id", metavar="ID", type=click.IntRange(0))
+@node_option
+@json_option
+@guarded
+def query_redemption(redemption_id: int, node_url: str, as_json: bool) -> None:
+    """One redemption request, open or closed, with its deadline and what the issuer did."""
+    document = Client(node_url).redemption(redemption_id)
+    if as_json:
+        print_json(document)
+        return
+    print_fields(f"redemption {redemption_id}", {key: value if isinstance(value, str) else json.dumps(value)
+                                                  for key, value in document.items() if value is not None})
+
+
 @cli.command("verify-block")
 @click.argument("height", required=False, default="latest")
 @click.option("--genesis", "genesis_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
@@ -894,6 +1462,94 @@ def verify_block(height: str, genesis_path: Path, node_url: str, as_json: bool) 
         "hash": document["hash"], "txs": str(verified.tx_count),
         "signed by": f"{', '.join(verified.signers)} ({verified.signed_power} of {verified.total_power} power)",
         "state_root": verified.header["state_root"]})
+
+
+def age_text(ms: int) -> str:
+    """A duration for people: 3d 4h, 5h 12m, 42s."""
+    seconds = ms // 1000
+    days, hours, minutes = seconds // 86_400, seconds % 86_400 // 3600, seconds % 3600 // 60
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m {seconds % 60}s" if minutes else f"{seconds}s"
+
+
+def coverage_percent(coverage: str | None) -> str:
+    return "no supply" if coverage is None else f"{float(coverage) * 100:.2f} %"
+
+
+@cli.command("verify-supply")
+@click.option("--height", default="latest", show_default=True, help="The block height (or 'latest').")
+@click.option("--genesis", "genesis_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="The chain's genesis file: the only thing trusted.")
+@click.option("--currency", default=None, help="Check this currency only (its Merkle proof alone).")
+@node_option
+@json_option
+@guarded
+def verify_supply_command(height: str, genesis_path: Path, currency: str | None, node_url: str, as_json: bool) -> None:
+    """Check every currency's supply and attested reserve at a height offline: the block's certificate (as
+    verify-block), then each currency's figures against the header's supply_root."""
+    from corridor.client.verify import VerificationError, follow_validator_set, verify_block_bundle, verify_supply
+    from corridor.ledger.genesis import load_genesis
+
+    genesis = load_genesis(genesis_path)
+    client = Client(node_url)
+    number = client.status()["height"] if height == "latest" else int(height) if height.isdigit() else -1
+    if number < 1:
+        raise click.BadParameter("a height is a positive integer or 'latest'", param_hint="--height")
+    document = client.supply(number, currency)
+    try:
+        validators = follow_validator_set(client.block_bundle, client.governance()["history"], genesis, number)
+        verified = verify_block_bundle(client.block_bundle(number), genesis, validators)
+        if verified.height != number:
+            raise VerificationError(f"the node answered with block {verified.height}")
+        entries = verify_supply(verified.block.header, document)
+        if currency is not None and [e.code for e in entries] != [currency.upper()]:
+            raise VerificationError(f"block {number} commits to no supply of {currency.upper()}")
+    except VerificationError as exc:
+        raise click.ClickException(f"supply at height {number} is NOT verified: {exc}") from None
+    decimals = {item["code"]: item.get("decimals") for item in document["currencies"]}
+    rows = [{**entry.to_json(), "leaf_index": entry.leaf_index, "decimals": decimals.get(entry.code)} for entry in entries]
+    result = {"valid": True, "height": verified.height, "hash": verified.hash.hex(), "time_ms": verified.header["time_ms"],
+              "supply_root": verified.header["supply_root"], "signers": list(verified.signers),
+              "signed_power": verified.signed_power, "total_power": verified.total_power, "currencies": rows}
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title=f"supply and reserves at height {verified.height}, verified against its header "
+                        f"(certified by {verified.signed_power} of {verified.total_power} power)", title_justify="left")
+    for column in ("currency", "supply", "attested reserve", "coverage", "reserve as of", "age at the block"):
+        table.add_column(column)
+    for row in rows:
+        places = row["decimals"]
+        shown = (lambda minor: format_amount(minor, places)) if places is not None else (lambda minor: f"{minor} minor units")
+        as_of = row["reserve_as_of_ms"]
+        table.add_row(row["code"], shown(row["supply_minor"]), shown(row["reserve_minor"]), coverage_percent(row["coverage"]),
+                      str(as_of), age_text(max(0, result["time_ms"] - as_of)))
+    console.print(table)
+
+
+@query.command("reserves")
+@node_option
+@json_option
+@guarded
+def query_reserves(node_url: str, as_json: bool) -> None:
+    """Every currency's issuer, reserve auditor, supply, attested reserve, its age and whether it is stale."""
+    import time
+
+    keys = ("code", "issuer", "auditor", "supply_minor", "reserve_minor", "reserve_coverage", "reserve_report_hash",
+            "reserve_as_of_ms", "reserve_max_age_ms", "reserve_stale_at_ms", "reserve_stale")
+    currencies = [{key: c.get(key) for key in keys} | {"decimals": c["decimals"]} for c in Client(node_url).currencies()]
+    now_ms = int(time.time() * 1000)
+    if as_json:
+        print_json(currencies)
+        return
+    table = Table(title="reserves (minting stops when stale)", title_justify="left")
+    for column in ("currency", "supply", "reserve", "coverage", "auditor", "attested", "max age", "stale"):
+        table.add_column(column)
+    for c in currencies:
+        table.add_row(c["code"], format_amount(c["supply_minor"], c["decimals"]), format_amount(c["reserve_minor"], c["decimals"]),
+                      coverage_percent(c["reserve_coverage"]), c["auditor"] or "none",
+                      f"{age_text(max(0, now_ms - c['reserve_as_of_ms']))} ago", age_text(c["reserve_max_age_ms"]) if c["reserve_max_age_ms"] else "no limit",
+                      "STALE" if c["reserve_stale"] else "no")
+    console.print(table)
 
 
 PROOF_FILE_BYTES_MAX = 512 * 1024 * 1024
@@ -1010,6 +1666,167 @@ def render_status(document: dict[str, Any]) -> None:
             connection = "not connected"
         table.add_row(item.get("name", "?"), key[:16] + "…", str(item.get("power", "?")), connection)
     console.print(table)
+
+
+# lawful orders, compliance keys and the audit export (ledger/orders.py, client/audit.py) ---------------------
+
+
+@issuer.command("forced-burn")
+@issuer_options
+@click.option("--account", required=True, help="The frozen account whose coins are destroyed (cor1...).")
+@click.option("--amount", required=True, help="Decimal amount in major units.")
+@click.option("--reason", required=True, help="Why (the case reference); its SHA-256 goes on chain.")
+@order_options
+@guarded
+def issuer_forced_burn(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str,
+                       **order: Any) -> None:
+    """Destroy coins of a frozen account under a lawful order (--authority, --order): the supply falls."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"currency": currency.upper(), "account": parse_address(account),
+              "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason),
+              **order_fields(order, "forced burn")}
+    submit_or_propose(client, key, "forced_burn", fields, order, wait, as_json)
+
+
+@issuer.command("compliance-keys")
+@issuer_options
+@click.option("--compliance-key", "compliance_keys", multiple=True, metavar="PUBLIC_KEY",
+              help="A compliance officer's public key (64 hex digits; corridor keys show); repeat for each, at most 8.")
+@click.option("--threshold", type=click.IntRange(0, 8), required=True,
+              help="How many of them must approve each freeze, clawback and forced burn (0: none).")
+@click.option("--approver", "approvers", multiple=True, metavar="PUBLIC_KEY",
+              help="While a threshold is in force, a current compliance key that approves the change; repeat for each.")
+@click.option("--out", "approval_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --approver: where to write the change for the approvers to sign.")
+@guarded
+def issuer_compliance_keys(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, compliance_keys: tuple[str, ...],
+                           threshold: int, **approval: Any) -> None:
+    """Set the currency's compliance keys and how many must approve each seizure. While a threshold is in
+    force, the current keys approve the change too (--approver ... --out FILE, then corridor compliance sign)."""
+    client, key = Client(node_url), load_key(key_path)
+    fields = {"currency": currency.upper(), "compliance_keys": public_keys(compliance_keys, "--compliance-key"),
+              "compliance_threshold": threshold}
+    submit_or_propose(client, key, "set_compliance_keys", fields, approval, wait, as_json)
+
+
+@cli.group()
+def compliance() -> None:
+    """Compliance officers: approve seizures (freeze, clawback, forced burn) and key changes the issuer
+    wrote to a file, and see a currency's compliance keys."""
+
+
+@compliance.command("sign")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your compliance key file.")
+@click.option("--yes", is_flag=True, help="Sign without asking (the terms are still printed).")
+@node_option
+@json_option
+@guarded
+def compliance_sign(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool) -> None:
+    """Show the seizure's terms and its order, and add your approval. With --json the terms (and the question,
+    without --yes) go to stderr, and stdout has the signed file's terms and signers."""
+    proposal, key = Proposal.load(path), load_key(key_path)
+    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
+    if not yes:
+        click.confirm("Approve it?", abort=True, err=as_json)
+    proposal.sign(key)
+    proposal.save(path)
+    if as_json:
+        print_json(proposal_document(proposal, path))
+        return
+    missing = [k for k in proposal.required_keys if k not in proposal.signatures]
+    click.echo(f"approved; {'ready to submit: corridor compliance submit ' + str(path) if not missing else f'{len(missing)} signature(s) missing'}")
+
+
+@compliance.command("submit")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--wait", is_flag=True, help="Return only when it is final or refused.")
+@json_option
+@node_option
+@guarded
+def compliance_submit(path: Path, wait: bool, as_json: bool, node_url: str) -> None:
+    """Submit a seizure (or key change) its issuer and every approver it names have signed."""
+    proposal = Proposal.load(path)
+    if not proposal.complete:
+        missing = [k.hex() for k in proposal.required_keys if k not in proposal.signatures]
+        raise click.ClickException(f"not every signature is there yet; missing: {', '.join(missing)}")
+    render_submission(Client(node_url).submit(proposal.transaction(), wait=wait), proposal.body.TYPE, wait, as_json)
+
+
+@compliance.command("keys")
+@click.argument("currency")
+@node_option
+@json_option
+@guarded
+def compliance_keys_query(currency: str, node_url: str, as_json: bool) -> None:
+    """A currency's compliance keys and the approvals each seizure needs (GET /v1/currencies/{code})."""
+    document = Client(node_url).compliance(currency)
+    shown = {name: document[name] for name in ("code", "issuer", "compliance_threshold", "compliance_keys", "compliance_key_addresses")}
+    if as_json:
+        print_json(shown)
+        return
+    threshold, keys = shown["compliance_threshold"], shown["compliance_keys"]
+    console.print(f"{shown['code']}: {threshold} of {len(keys)} compliance key(s) approve each seizure"
+                  if threshold else f"{shown['code']}: the issuer's signature alone suffices ({len(keys)} compliance key(s) named)")
+    table = Table()
+    table.add_column("public key")
+    table.add_column("address")
+    for key, address in zip(keys, shown["compliance_key_addresses"], strict=True):
+        table.add_row(key, address)
+    if keys:
+        console.print(table)
+
+
+@cli.group()
+def audit() -> None:
+    """For auditors: every seizure with its lawful order, in one file."""
+
+
+@audit.command("export")
+@click.option("--from", "from_height", type=click.IntRange(1), default=1, show_default=True, help="The first block.")
+@click.option("--to", "to_height", type=click.IntRange(1), default=None, help="The last block. [default: the latest]")
+@click.option("--currency", default=None, help="Only this currency's seizures (a sanctions listing has none).")
+@click.option("--format", "output_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file. [default: stdout]")
+@click.option("--genesis", "genesis_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="The chain's genesis file: verify every block's certificate offline against it, trusting the node for nothing.")
+@node_option
+@guarded
+def audit_export(from_height: int, to_height: int | None, currency: str | None, output_format: str, as_json: bool, out: Path | None,
+                 genesis_path: Path | None, node_url: str) -> None:
+    """Every freeze, clawback, forced burn and sanctions listing of blocks --from to --to, each with its order
+    (authority, hash, expiry) and approvers, read from the blocks' receipts, as CSV or JSON."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from corridor.client.audit import lawful_orders, to_csv
+    from corridor.client.verify import VerificationError
+    from corridor.ledger.genesis import load_genesis
+
+    client = Client(node_url)
+    genesis = load_genesis(genesis_path) if genesis_path is not None else None
+    last = client.status()["height"] if to_height is None else to_height
+    if last < from_height:
+        raise click.BadParameter(f"--to {last} is below --from {from_height}", param_hint="--to")
+    status = Console(stderr=True)
+    columns = (TextColumn("verifying" if genesis else "reading"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=status, transient=True, disable=not status.is_terminal) as progress:
+        task = progress.add_task("blocks", total=last - from_height + 1)
+        try:
+            document = lawful_orders(client, from_height, last, currency, genesis, lambda _: progress.advance(task))
+        except VerificationError as exc:
+            raise click.ClickException(f"the export is NOT trustworthy: {exc}") from None
+        except InvalidInput as exc:
+            raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+    text = to_csv(document) if output_format == "csv" and not as_json else json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text)
+    verified = "verified against the genesis file" if genesis else "not verified (give --genesis to check every block)"
+    status.print(f"{document['count']} seizure(s) with their orders in blocks {from_height} to {last}; {verified}"
+                 + (f"; written to {out}" if out else ""), soft_wrap=True)
 
 
 def main() -> None:

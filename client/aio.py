@@ -27,13 +27,17 @@ from corridor.client.http import (
     _unknown_currency,
 )
 from corridor.client.keys import AddressLike, address_text
+from corridor.client.http import redemptions_path
+from corridor.client.http import supply_path
+from corridor.client.http import corridors_path
+from corridor.client.http import licences_path
 from corridor.client.results import Event, EventCursor, SseParser, SubmitResult, balances_of, final_receipt, tx_hash_text
 from corridor.client.txs import TX_BUILDERS, Amount, Minor, TxBuilder, UnknownDecimals, bind_builder, to_minor
 from corridor.keys import KeyPair
 from corridor.ledger.tx import SignedTx
 
 if TYPE_CHECKING:
-    from corridor.client.verify import VerifiedReceipt
+    from corridor.client.verify import VerifiedBlock, VerifiedReceipt, VerifiedSupply
     from corridor.ledger.genesis import Genesis
 
 __all__ = ["AsyncClient"]
@@ -138,6 +142,26 @@ class AsyncClient:
         """The block, its receipts and certificate as canonical bytes (see corridor.client.verify)."""
         return await self._request("GET", f"/v1/blocks/{height}/raw", raw=True)
 
+    async def supply(self, height: int | str = "latest", currency: str | None = None) -> dict[str, Any]:
+        """`GET /v1/supply/{height}`: every currency's (or `currency`'s) supply and attested reserve after
+        that block, each with its Merkle path to the header's `supply_root`."""
+        return await self._request("GET", supply_path(height, currency))
+
+    async def verify_supply(self, height: int | str, genesis: Genesis | str | Path) -> tuple[VerifiedBlock, list[VerifiedSupply]]:
+        """Fetch block `height`, check it offline against `genesis` (its certificate, by the validator set
+        followed from genesis), then every currency's supply and reserve against that header alone."""
+        from corridor.client.verify import follow_validator_set, verify_block_bundle, verify_supply
+
+        known = _genesis_of(genesis)
+        number = (await self.status())["height"] if height == "latest" else int(height)
+        history = (await self.governance())["history"]
+        bundles = {item["height"]: await self.block_bundle(item["height"])
+                   for item in history if item["type"] == "gov_set_validator" and item["height"] < number}
+        bundles[number] = await self.block_bundle(number)
+        entries = follow_validator_set(bundles.__getitem__, history, known, number)
+        block = verify_block_bundle(bundles[number], known, entries)
+        return block, verify_supply(block.block.header, await self.supply(number))
+
     async def book(self, base: str, quote: str, depth: int = 20) -> dict[str, Any]:
         """`GET /v1/books/{base}/{quote}`: the order book of a pair, `depth` price levels per side."""
         return await self._request("GET", f"/v1/books/{base}/{quote}?depth={depth}")
@@ -159,6 +183,44 @@ class AsyncClient:
         """Committed evidence of double signing (`GET /v1/evidence`)."""
         return (await self._request("GET", "/v1/evidence"))["evidence"]
 
+    async def sanctions(self) -> list[dict[str, Any]]:
+        """The consortium sanctions list (`GET /v1/sanctions`): each listed `account`, its listing's
+        `height` and `reason_hash`."""
+        return (await self._request("GET", "/v1/sanctions"))["sanctions"]
+
+    async def is_sanctioned(self, address: AddressLike) -> bool:
+        """Whether the account is on the consortium sanctions list now (`sanctioned` of `account()`)."""
+        return (await self.account(address))["sanctioned"]
+
+    async def corridors(self, currency: str, account: AddressLike | None = None) -> dict[str, Any]:
+        """`GET /v1/currencies/{code}/corridors`: the currency's corridor policies; with `account`, its
+        `jurisdiction` and what it has paid through each corridor's window."""
+        return await self._request("GET", corridors_path(currency, account))
+
+    async def jurisdiction(self, address: AddressLike, currency: str) -> str | None:
+        """The jurisdiction `currency`'s issuer recorded for the account (`"US"`, ...), or None."""
+        return (await self.account(address)).get("jurisdictions", {}).get(currency.upper())
+
+    async def licences(self, currency: str | None = None, account: AddressLike | None = None) -> dict[str, Any]:
+        """`GET /v1/licences`: the licence registry, of one `currency` and/or one `account` when given, each
+        licence with its status at `now_ms` (active, expired, revoked)."""
+        return await self._request("GET", licences_path(currency, account))
+
+    async def licence(self, address: AddressLike, currency: str, scope: str = "distribute") -> dict[str, Any] | None:
+        """The account's licence of `scope` in `currency` as `licences()` shows it, or None when it has none."""
+        found = (await self.licences(currency, address))["licences"]
+        return next((item for item in found if item["scope"] == scope), None)
+
+    async def redemptions(self, currency: str | None = None, status: str = "open", account: AddressLike | None = None,
+                          limit: int | None = None) -> dict[str, Any]:
+        """`GET /v1/redemptions`: redemption requests, `status` "open", "overdue" or "all", of one `currency`
+        or `account` when given; with `now_ms` (the node's clock, which judges overdue) and `height`."""
+        return await self._request("GET", redemptions_path(currency, status, account, limit))
+
+    async def redemption(self, redemption_id: int) -> dict[str, Any]:
+        """`GET /v1/redemptions/{id}`: one redemption request, open or closed (ApiError `unknown_redemption`)."""
+        return await self._request("GET", f"/v1/redemptions/{int(redemption_id)}")
+
     async def currencies(self) -> list[dict[str, Any]]:
         """Every registered currency with its decimals, supply, reserve and policy."""
         currencies = (await self._request("GET", "/v1/currencies"))["currencies"]
@@ -171,6 +233,10 @@ class AsyncClient:
             if currency["code"] == code:
                 return currency
         raise _unknown_currency(code)
+
+    async def compliance(self, code: str) -> dict[str, Any]:
+        """`GET /v1/currencies/{code}`: one currency with its compliance keys and threshold."""
+        return await self._request("GET", f"/v1/currencies/{code.upper()}")
 
     async def decimals(self, code: str) -> int:
         """The decimals of currency `code` (cached; re-read once when not known)."""

@@ -33,7 +33,7 @@ from corridor.keys import KeyPair
 from corridor.ledger.tx import SignedTx
 
 if TYPE_CHECKING:
-    from corridor.client.verify import VerifiedReceipt
+    from corridor.client.verify import VerifiedBlock, VerifiedReceipt, VerifiedSupply
     from corridor.ledger.genesis import Genesis
 
 __all__ = ["ApiError", "Client", "NodeUnreachable", "DEFAULT_TIMEOUT_S"]
@@ -46,6 +46,46 @@ POLL_INTERVAL_MAX_S = 0.5
 
 def _unknown_currency(code: str) -> ApiError:
     return ApiError(404, "unknown_currency", f"The chain has no currency {code}.", {})
+
+
+def redemptions_path(currency: str | None, status: str, account: AddressLike | None, limit: int | None) -> str:
+    """The path and query of a `GET /v1/redemptions` (both clients)."""
+    from urllib.parse import urlencode
+
+    query: dict[str, Any] = {"status": status}
+    if currency is not None:
+        query["currency"] = currency.upper()
+    if account is not None:
+        query["account"] = account if isinstance(account, str) else address_text(account)
+    if limit is not None:
+        query["limit"] = limit
+    return "/v1/redemptions?" + urlencode(query)
+
+
+def corridors_path(currency: str, account: AddressLike | None) -> str:
+    """The path and query of a `GET /v1/currencies/{code}/corridors` (both clients)."""
+    from urllib.parse import quote
+
+    path = f"/v1/currencies/{quote(currency.upper(), safe='')}/corridors"
+    if account is None:
+        return path
+    return path + "?account=" + (account if isinstance(account, str) else address_text(account))
+
+
+def licences_path(currency: str | None, account: AddressLike | None) -> str:
+    """The path and query of a `GET /v1/licences` (both clients)."""
+    from urllib.parse import urlencode
+
+    query: dict[str, Any] = {}
+    if currency is not None:
+        query["currency"] = currency.upper()
+    if account is not None:
+        query["account"] = account if isinstance(account, str) else address_text(account)
+    return "/v1/licences" + (f"?{urlencode(query)}" if query else "")
+
+
+def supply_path(height: int | str, currency: str | None) -> str:
+    return f"/v1/supply/{height}" + (f"?currency={currency.upper()}" if currency else "")
 
 
 def _genesis_of(genesis: Genesis | str | Path) -> Genesis:
@@ -147,6 +187,24 @@ class Client:
         """The block, its receipts and certificate as canonical bytes (see corridor.client.verify)."""
         return self._request("GET", f"/v1/blocks/{height}/raw", raw=True)
 
+    def supply(self, height: int | str = "latest", currency: str | None = None) -> dict[str, Any]:
+        """`GET /v1/supply/{height}`: every currency's (or `currency`'s) supply and attested reserve after
+        that block, each with its Merkle path to the header's `supply_root` (check it with
+        `corridor.client.verify.verify_supply`, or all at once with `verify_supply`)."""
+        return self._request("GET", supply_path(height, currency))
+
+    def verify_supply(self, height: int | str, genesis: Genesis | str | Path) -> tuple[VerifiedBlock, list[VerifiedSupply]]:
+        """Fetch block `height` and check it offline against `genesis` as `corridor verify-block` does (its
+        certificate, by the validator set followed from genesis), then check every currency's supply and
+        reserve against that header alone. Raises VerificationError."""
+        from corridor.client.verify import follow_validator_set, verify_block_bundle, verify_supply
+
+        known = _genesis_of(genesis)
+        number = self.status()["height"] if height == "latest" else int(height)
+        block = verify_block_bundle(self.block_bundle(number), known,
+                                    follow_validator_set(self.block_bundle, self.governance()["history"], known, number))
+        return block, verify_supply(block.block.header, self.supply(number))
+
     def book(self, base: str, quote: str, depth: int = 20) -> dict[str, Any]:
         """`GET /v1/books/{base}/{quote}`: the order book of a pair, `depth` price levels per side."""
         return self._request("GET", f"/v1/books/{base}/{quote}?depth={depth}")
@@ -167,6 +225,49 @@ class Client:
         """Committed evidence of double signing (`GET /v1/evidence`)."""
         return self._request("GET", "/v1/evidence")["evidence"]
 
+    def sanctions(self) -> list[dict[str, Any]]:
+        """The consortium sanctions list (`GET /v1/sanctions`): each listed `account` (cor1...), the `height`
+        its listing committed at and the `reason_hash` of the order behind it."""
+        return self._request("GET", "/v1/sanctions")["sanctions"]
+
+    def is_sanctioned(self, address: AddressLike) -> bool:
+        """Whether the account is on the consortium sanctions list now (`sanctioned` of `account()`)."""
+        return self.account(address)["sanctioned"]
+
+    def corridors(self, currency: str, account: AddressLike | None = None) -> dict[str, Any]:
+        """`GET /v1/currencies/{code}/corridors`: the currency's corridor policies (`corridors`: the
+        jurisdictions, travel-rule threshold, payment and window maxima); with `account`, that account's
+        `jurisdiction` in the currency and, per corridor with a window, what it has paid through it
+        (`account_window`: used and remaining, judged at `now_ms`)."""
+        return self._request("GET", corridors_path(currency, account))
+
+    def jurisdiction(self, address: AddressLike, currency: str) -> str | None:
+        """The jurisdiction `currency`'s issuer recorded for the account (`"US"`, ...), or None."""
+        return self.account(address).get("jurisdictions", {}).get(currency.upper())
+
+    def licences(self, currency: str | None = None, account: AddressLike | None = None) -> dict[str, Any]:
+        """`GET /v1/licences`: the licence registry, of one `currency` and/or one `account` when given. Each
+        licence has its `scope`, `jurisdiction`, `expires_at_ms` (0: none) and `status` at `now_ms` (active,
+        expired, revoked, with the revocation's `reason_hash`); with `currency`, the scopes it requires
+        (`licences_required`)."""
+        return self._request("GET", licences_path(currency, account))
+
+    def licence(self, address: AddressLike, currency: str, scope: str = "distribute") -> dict[str, Any] | None:
+        """The account's licence of `scope` in `currency` as `licences()` shows it, or None when it has none."""
+        found = self.licences(currency, address)["licences"]
+        return next((item for item in found if item["scope"] == scope), None)
+
+    def redemptions(self, currency: str | None = None, status: str = "open", account: AddressLike | None = None,
+                    limit: int | None = None) -> dict[str, Any]:
+        """`GET /v1/redemptions`: redemption requests, `status` "open" (not yet acted on, overdue ones
+        included), "overdue" (open and past their deadline) or "all", of one `currency` or `account` when
+        given. The answer has `now_ms` (the node's clock, which judges overdue), `height` and `redemptions`."""
+        return self._request("GET", redemptions_path(currency, status, account, limit))
+
+    def redemption(self, redemption_id: int) -> dict[str, Any]:
+        """`GET /v1/redemptions/{id}`: one redemption request, open or closed (ApiError `unknown_redemption`)."""
+        return self._request("GET", f"/v1/redemptions/{int(redemption_id)}")
+
     def currencies(self) -> list[dict[str, Any]]:
         """Every registered currency with its decimals, supply, reserve and policy (`GET /v1/currencies`)."""
         currencies = self._request("GET", "/v1/currencies")["currencies"]
@@ -179,6 +280,12 @@ class Client:
             if currency["code"] == code:
                 return currency
         raise _unknown_currency(code)
+
+    def compliance(self, code: str) -> dict[str, Any]:
+        """`GET /v1/currencies/{code}`: one currency with its `compliance_keys` (hex), their addresses and the
+        `compliance_threshold` of approvals each freeze, clawback and forced burn needs (docs/compliance.md
+        section 5); ApiError `unknown_currency` (404)."""
+        return self._request("GET", f"/v1/currencies/{code.upper()}")
 
     def decimals(self, code: str) -> int:
         """The decimals of currency `code` (cached; re-read once when not known)."""

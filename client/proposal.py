@@ -16,7 +16,18 @@ from corridor import codec
 from corridor.client.errors import InvalidInput, NodeUnreachable
 from corridor.keys import KeyPair, address_of, format_address, verify_signature
 from corridor.ledger.amounts import format_amount
-from corridor.ledger.tx import FIELDS, SignedTx, Swap, TxBody, assemble_tx, body_to_map, build_body, is_governance, signing_bytes
+from corridor.ledger.tx import (
+    FIELDS,
+    SignedTx,
+    Swap,
+    TxBody,
+    assemble_tx,
+    body_to_map,
+    build_body,
+    cosigners_of,
+    is_governance,
+    signing_bytes,
+)
 
 if TYPE_CHECKING:
     from corridor.client.http import Client
@@ -30,9 +41,11 @@ class ProposalFileError(InvalidInput):
 
 @dataclass
 class Proposal:
-    """A transaction gathering its signatures: a swap (both parties sign) or a governance change (the
-    validators sign). `signatures` maps each signer's public key to its signature over the body's signing
-    bytes on `chain_id`. Build one with `TxBuilder.swap` / `Client.txs.swap` or a `gov_*` builder."""
+    """A transaction gathering its signatures: a swap (both parties sign), a seizure approved by
+    compliance keys (the issuer and each approver it names sign) or a governance change (the validators
+    sign). `signatures` maps each signer's public key to its signature over the body's signing bytes on
+    `chain_id`. Build one with `TxBuilder.swap` / `Client.txs.swap`, a seizure builder given `approvers`,
+    or a `gov_*` builder."""
 
     chain_id: str
     body: TxBody
@@ -43,19 +56,27 @@ class Proposal:
         """Every required party signed (for governance: at least one validator; the chain checks the quorum)."""
         if is_governance(self.body):
             return bool(self.signatures)
-        return all(key in self.signatures for key in (self.body.signer, self.body.counterparty))
+        return all(key in self.signatures for key in self.required_keys)
+
+    @property
+    def required_keys(self) -> tuple[bytes, ...]:
+        """Who must sign, in the order the signatures go on the wire (not for governance): the signer, then
+        a swap's counterparty or a seizure's approvers."""
+        return (self.body.signer, *cosigners_of(self.body))
 
     def sign(self, key: KeyPair) -> None:
-        """Add `key`'s signature (a swap's counterparty, or one more validator's node key)."""
-        if not is_governance(self.body) and key.public_key not in (self.body.signer, self.body.counterparty):
-            raise ProposalFileError("this key is neither party of the swap")
+        """Add `key`'s signature (a swap's counterparty, an approver, or one more validator's node key)."""
+        if not is_governance(self.body) and key.public_key not in self.required_keys:
+            if isinstance(self.body, Swap):
+                raise ProposalFileError("this key is neither party of the swap")
+            raise ProposalFileError(f"this key is neither the signer nor one of the approvers this {self.body.TYPE} names")
         self.signatures[key.public_key] = key.sign(signing_bytes(self.chain_id, self.body))
 
     def transaction(self) -> SignedTx:
         """The wire transaction with the signatures gathered so far, ready to submit (check `complete`)."""
         if is_governance(self.body):
             return assemble_tx(self.body, [key + signature for key, signature in self.signatures.items()])
-        return assemble_tx(self.body, [self.signatures[self.body.signer], self.signatures[self.body.counterparty]])
+        return assemble_tx(self.body, [self.signatures[key] for key in self.required_keys])
 
     def describe(self, decimals: dict[str, int] | None = None) -> str:
         """The terms in words. Amounts are shown in major units with `decimals` read from the chain (never
@@ -73,6 +94,9 @@ class Proposal:
             return (f"swap on {self.chain_id}: {a} gives {give} to {b}, "
                     f"which gives {get} back; valid until height {body.expiry_height}")
         fields = {name: FIELDS[name].to_json(value) for name, value in body_to_map(body).items() if name not in ("signer", "nonce")}
+        if not is_governance(body):
+            signer = format_address(address_of(body.signer))
+            return f"{body.TYPE} on {self.chain_id} by {signer} (nonce {body.nonce}): {json.dumps(fields)}"
         return f"{body.TYPE} on {self.chain_id} (governance nonce {body.nonce}): {json.dumps(fields)}"
 
     def save(self, path: Path) -> None:

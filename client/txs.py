@@ -22,9 +22,12 @@ Reports, reasons and travel-rule payloads are hashed here (SHA-256) and only the
 from __future__ import annotations
 
 import functools
+import time
+from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Mapping, TypeVar, Union
+from typing import Any, Callable, Mapping, Sequence, TypeVar, Union
 
 from corridor.client.errors import AmountError, InvalidInput, InvalidTransaction
 from corridor.client.keys import AddressLike, PublicKeyLike, address_bytes, public_key_bytes
@@ -38,24 +41,39 @@ from corridor.ledger.tx import (
     AttestReserve,
     Burn,
     Clawback,
+    ForcedBurn,
     GovRegisterCurrency,
+    GovSetAuditor,
     GovSetIssuer,
+    GovSetSanctioned,
     GovSetValidator,
     Mint,
     OfferCancel,
     OfferCreate,
     Pay,
+    RedeemCancel,
+    RedeemFulfil,
+    RedeemReject,
+    RedeemRequest,
     SetAuthorization,
+    SetComplianceKeys,
     SetDistributor,
+    GrantLicence,
+    RevokeLicence,
+    SetLicenceRequired,
     SetFrozen,
     SetPaused,
     SetPolicy,
+    SetRedemptionDeadline,
+    SetCorridorPolicy,
+    SetJurisdiction,
     SignedTx,
     Swap,
     Transfer,
     TxBody,
     TxError,
     build_body,
+    cosigners_of,
     is_governance,
     sign_tx,
 )
@@ -161,6 +179,42 @@ def _digest(payload: bytes | str | None, given: bytes | str | None, what: str, r
     return b""
 
 
+def _time_ms(value: int | datetime | None) -> int:
+    """Milliseconds since 1970: an int as it is, an aware datetime converted, None the current time."""
+    if value is None:
+        return int(time.time() * 1000)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidInput("give an aware datetime (with a time zone), or milliseconds since 1970")
+        return int(value.timestamp() * 1000)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("a time is milliseconds since 1970 (a non-negative int) or an aware datetime")
+    return value
+
+
+def _order_fields(authority: str | None, order: bytes | str | None, order_hash: bytes | str | None,
+                  expiry: int | datetime | None, seizure: str | None) -> dict[str, Any]:
+    """The lawful-order fields of a seizure (ledger/orders.py): the issuing authority, the SHA-256 of the
+    order document (`order`, hashed here, or `order_hash`) and its expiry (None: 0, none stated).
+    `seizure` names the action needing them; None (lifting one) makes them optional."""
+    if seizure is not None and not authority:
+        raise InvalidInput(f"a {seizure} executes a lawful order: give authority= (who issued it) and order= "
+                           "(the order document) or order_hash=")
+    return {"order_authority": authority or "",
+            "order_hash": _digest(order, order_hash, "order document", required=seizure is not None),
+            "order_expiry_ms": 0 if expiry is None else _time_ms(expiry)}
+
+
+def _key_list(keys: Sequence[PublicKeyLike], what: str) -> list[bytes]:
+    """Public keys, sorted as the chain wants them; a key named twice is an error."""
+    if isinstance(keys, (str, bytes)):
+        raise InvalidInput(f"the {what} are a list of public keys")
+    found = sorted(public_key_bytes(item) for item in keys)
+    if len(set(found)) != len(found):
+        raise InvalidInput(f"the {what} name a key twice")
+    return found
+
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -230,13 +284,16 @@ class TxBuilder:
         `key` alone. For swaps and governance, which need more signatures, use `propose`."""
         if type_name in TX_TYPES and (type_name == Swap.TYPE or getattr(TX_TYPES[type_name], "SIGNED_BY_VALIDATORS", False)):
             raise InvalidInput(f"a {type_name} needs several signatures: use propose() (or the {type_name} builder)")
-        return sign_tx(self._body(key, type_name, fields, nonce), [key], self.chain_id)
+        body = self._body(key, type_name, fields, nonce)
+        if cosigners_of(body):
+            raise InvalidInput(f"this {type_name} names approvers who sign it too: use propose()")
+        return sign_tx(body, [key], self.chain_id)
 
     def propose(self, key: KeyPair, type_name: str, fields: dict[str, Any], *, nonce: int | None = None) -> Proposal:
         """A swap or governance transaction from raw `fields`, as a Proposal signed by `key` (party A, or
         the proposing validator's node key) for the others to sign."""
         body = self._body(key, type_name, fields, nonce)
-        if not (isinstance(body, Swap) or is_governance(body)):
+        if not (isinstance(body, Swap) or is_governance(body) or cosigners_of(body)):
             raise InvalidInput(f"a {type_name} is signed by its sender alone: use build()")
         proposal = Proposal(self.chain_id, body)
         proposal.sign(key)
@@ -292,13 +349,17 @@ class TxBuilder:
 
     @_builder()
     def attest_reserve(self, key: KeyPair, currency: str, reserve: Amount, *, report: bytes | str | None = None,
-                       report_hash: bytes | str | None = None, nonce: int | None = None) -> SignedTx:
-        """Issuer only: record the reserve backing `currency` and the auditor's report (its bytes, hashed
-        here, or its SHA-256 as `report_hash`)."""
+                       report_hash: bytes | str | None = None, as_of: int | datetime | None = None,
+                       nonce: int | None = None) -> SignedTx:
+        """The currency's auditor only (never its issuer): record the reserve backing `currency` as of
+        `as_of` (milliseconds since 1970 or an aware datetime; default now) and the report (its bytes,
+        hashed here, or its SHA-256 as `report_hash`). The chain refuses an as-of time older than the
+        latest attestation or more than a minute ahead of the block time."""
         code = currency.upper()
         return self.build(key, AttestReserve.TYPE, {
             "currency": code, "reserve_minor": self.to_minor(reserve, code),
             "report_hash": _digest(report, report_hash, "reserve report", required=True),
+            "reserve_as_of_ms": _time_ms(as_of),
         }, nonce=nonce)
 
     @_builder()
@@ -308,24 +369,70 @@ class TxBuilder:
         return self.build(key, SetAuthorization.TYPE, {"currency": currency.upper(), "account": address_bytes(account),
                                                        "enabled": enabled}, nonce=nonce)
 
+    def _seizure(self, key: KeyPair, type_name: str, fields: dict[str, Any], approvers: Sequence[PublicKeyLike],
+                 nonce: int | None) -> SignedTx | Proposal:
+        """A seizure (or its lifting) signed by `key` alone, or, when it names `approvers`, a Proposal signed by
+        `key` for each approver to co-sign (ledger/orders.py)."""
+        keys = _key_list(approvers, "approvers")
+        fields = {**fields, "approvers": keys}
+        return self.propose(key, type_name, fields, nonce=nonce) if keys else self.build(key, type_name, fields, nonce=nonce)
+
     @_builder()
     def set_frozen(self, key: KeyPair, currency: str, account: AddressLike, enabled: bool = True, *,
-                   reason: bytes | str, nonce: int | None = None) -> SignedTx:
-        """Issuer only: freeze (`enabled`) or unfreeze `account` in `currency`; `reason` (the order or case
-        reference) is hashed and only its hash goes on chain."""
-        return self.build(key, SetFrozen.TYPE, {"currency": currency.upper(), "account": address_bytes(account),
-                                                "enabled": enabled, "reason_hash": _digest(reason, None, "reason", True)},
-                          nonce=nonce)
+                   reason: bytes | str, authority: str | None = None, order: bytes | str | None = None,
+                   order_hash: bytes | str | None = None, order_expiry: int | datetime | None = None,
+                   approvers: Sequence[PublicKeyLike] = (), nonce: int | None = None) -> SignedTx | Proposal:
+        """Issuer only: freeze (`enabled`) or unfreeze `account` in `currency`; `reason` (the case reference) is
+        hashed and only its hash goes on chain. A freeze executes a lawful order: `authority` (who issued it,
+        "US District Court SDNY"), the order document (`order`, hashed here, or its SHA-256 as `order_hash`)
+        and its expiry (`order_expiry`, ms since 1970 or an aware datetime; None: the order states none). When
+        the currency requires compliance approvals, name the approving public keys (`approvers`): the result
+        is then a Proposal signed by `key`, which each approver signs (`proposal.sign(its_key)`) before
+        `proposal.transaction()` is sent. An unfreeze needs no order."""
+        return self._seizure(key, SetFrozen.TYPE, {
+            "currency": currency.upper(), "account": address_bytes(account), "enabled": enabled,
+            "reason_hash": _digest(reason, None, "reason", True),
+            **_order_fields(authority, order, order_hash, order_expiry, "freeze" if enabled else None),
+        }, approvers, nonce)
 
     @_builder()
     def clawback(self, key: KeyPair, currency: str, account: AddressLike, amount: Amount, *, reason: bytes | str,
-                 nonce: int | None = None) -> SignedTx:
+                 authority: str | None = None, order: bytes | str | None = None, order_hash: bytes | str | None = None,
+                 order_expiry: int | datetime | None = None, approvers: Sequence[PublicKeyLike] = (),
+                 nonce: int | None = None) -> SignedTx | Proposal:
         """Issuer only: move `amount` of a frozen `account`'s `currency` back to the issuer; `reason` is
-        hashed."""
+        hashed. It executes a lawful order and may need approvals, as `set_frozen` says."""
         code = currency.upper()
-        return self.build(key, Clawback.TYPE, {"currency": code, "account": address_bytes(account),
-                                               "amount_minor": self.to_minor(amount, code),
-                                               "reason_hash": _digest(reason, None, "reason", True)}, nonce=nonce)
+        return self._seizure(key, Clawback.TYPE, {
+            "currency": code, "account": address_bytes(account), "amount_minor": self.to_minor(amount, code),
+            "reason_hash": _digest(reason, None, "reason", True),
+            **_order_fields(authority, order, order_hash, order_expiry, "clawback"),
+        }, approvers, nonce)
+
+    @_builder()
+    def forced_burn(self, key: KeyPair, currency: str, account: AddressLike, amount: Amount, *, reason: bytes | str,
+                    authority: str | None = None, order: bytes | str | None = None, order_hash: bytes | str | None = None,
+                    order_expiry: int | datetime | None = None, approvers: Sequence[PublicKeyLike] = (),
+                    nonce: int | None = None) -> SignedTx | Proposal:
+        """Issuer only: destroy `amount` of a frozen `account`'s `currency` (supply falls); `reason` is hashed.
+        It executes a lawful order and may need approvals, as `set_frozen` says."""
+        code = currency.upper()
+        return self._seizure(key, ForcedBurn.TYPE, {
+            "currency": code, "account": address_bytes(account), "amount_minor": self.to_minor(amount, code),
+            "reason_hash": _digest(reason, None, "reason", True),
+            **_order_fields(authority, order, order_hash, order_expiry, "forced burn"),
+        }, approvers, nonce)
+
+    @_builder()
+    def set_compliance_keys(self, key: KeyPair, currency: str, compliance_keys: Sequence[PublicKeyLike], threshold: int, *,
+                            approvers: Sequence[PublicKeyLike] = (), nonce: int | None = None) -> SignedTx | Proposal:
+        """Issuer only: name `currency`'s compliance keys (public keys, at most 8, never the issuer's) and how many
+        of them (`threshold`, 0: none) must approve each freeze, clawback and forced burn. While a threshold is
+        in force, the current keys approve the change too: name them as `approvers` (a Proposal results)."""
+        return self._seizure(key, SetComplianceKeys.TYPE, {
+            "currency": currency.upper(), "compliance_keys": _key_list(compliance_keys, "compliance keys"),
+            "compliance_threshold": threshold,
+        }, approvers, nonce)
 
     @_builder()
     def set_paused(self, key: KeyPair, currency: str, enabled: bool = True, *, nonce: int | None = None) -> SignedTx:
@@ -335,7 +442,8 @@ class TxBuilder:
     @_builder()
     def set_distributor(self, key: KeyPair, currency: str, account: AddressLike, enabled: bool = True, *,
                         nonce: int | None = None) -> SignedTx:
-        """Issuer only: license (`enabled`) or revoke `account` as a distributor of `currency`."""
+        """Issuer only, the legacy form of `grant_licence`: grant `account` a distribute licence of `currency`
+        with no jurisdiction and no expiry (`enabled`), or withdraw its distribute licence."""
         return self.build(key, SetDistributor.TYPE, {"currency": currency.upper(), "account": address_bytes(account),
                                                      "enabled": enabled}, nonce=nonce)
 
@@ -350,6 +458,118 @@ class TxBuilder:
             "currency": code, "transfer_max_minor": self.to_minor(transfer_max, code),
             "travel_rule_threshold_minor": self.to_minor(travel_rule_threshold, code),
             "distributors_only": distributors_only,
+        }, nonce=nonce)
+
+    # redemption requests ----------------------------------------------------------------------------
+
+    @_builder()
+    def redeem_request(self, key: KeyPair, amount: Amount, currency: str, *, nonce: int | None = None) -> SignedTx:
+        """Ask `currency`'s issuer to redeem `amount` of `key`'s coins: they leave its balance at once and stay
+        locked in the request (its id is in the receipt's `redemption_requested` event) until the issuer
+        fulfils or rejects it, or `key` cancels it."""
+        code = currency.upper()
+        return self.build(key, RedeemRequest.TYPE, {"currency": code, "amount_minor": self.to_minor(amount, code)}, nonce=nonce)
+
+    @_builder()
+    def redeem_fulfil(self, key: KeyPair, redemption_id: int, *, payout: bytes | str | None = None,
+                      payout_reference: bytes | str | None = None, nonce: int | None = None) -> SignedTx:
+        """Issuer only: the holder of redemption `redemption_id` was paid off chain; the locked coins are
+        burned. Give the payout's reference (`payout`, e.g. the bank transfer's id, hashed here) or its
+        SHA-256 (`payout_reference`)."""
+        return self.build(key, RedeemFulfil.TYPE, {
+            "redemption_id": redemption_id,
+            "payout_reference": _digest(payout, payout_reference, "payout reference", required=True),
+        }, nonce=nonce)
+
+    @_builder()
+    def redeem_reject(self, key: KeyPair, redemption_id: int, *, reason: bytes | str | None = None,
+                      reason_hash: bytes | str | None = None, nonce: int | None = None) -> SignedTx:
+        """Issuer only: refuse redemption `redemption_id`; the locked coins return to the holder. `reason`
+        is hashed (or give its SHA-256 as `reason_hash`)."""
+        return self.build(key, RedeemReject.TYPE, {
+            "redemption_id": redemption_id, "reason_hash": _digest(reason, reason_hash, "reason", required=True),
+        }, nonce=nonce)
+
+    @_builder()
+    def redeem_cancel(self, key: KeyPair, redemption_id: int, *, nonce: int | None = None) -> SignedTx:
+        """Withdraw `key`'s own redemption request the issuer has not acted on; the coins come back."""
+        return self.build(key, RedeemCancel.TYPE, {"redemption_id": redemption_id}, nonce=nonce)
+
+    @_builder()
+    def set_redemption_deadline(self, key: KeyPair, currency: str, deadline: int | timedelta, *,
+                                nonce: int | None = None) -> SignedTx:
+        """Issuer only: the time the issuer has to act on a redemption request of `currency` made from now
+        on (milliseconds of block time, or a timedelta; at most 366 days; 5 days until set)."""
+        if isinstance(deadline, timedelta):
+            deadline = int(deadline.total_seconds() * 1000)
+        return self.build(key, SetRedemptionDeadline.TYPE, {"currency": currency.upper(), "redemption_deadline_ms": deadline},
+                          nonce=nonce)
+
+    # the licence registry (ledger/licences.py) -----------------------------------------------------------
+
+    @_builder()
+    def grant_licence(self, key: KeyPair, currency: str, account: AddressLike, scope: str, jurisdiction: str, *,
+                      expires: int | datetime | timedelta | None = None, nonce: int | None = None) -> SignedTx:
+        """Issuer only: license `account` in `currency` for `scope` ("distribute": receive mints and redeem
+        under distributors_only; "exchange": place offers in the currency once the issuer requires it), under
+        the regime of `jurisdiction` (an ISO 3166-1 alpha-2 code or "EU": "US", "HK", ...). It no longer takes
+        effect from `expires` on (ms since 1970, an aware datetime, or a timedelta from now; None: no expiry).
+        It replaces any licence of that scope the account had."""
+        if isinstance(expires, timedelta):
+            expires = _time_ms(None) + int(expires.total_seconds() * 1000)
+        return self.build(key, GrantLicence.TYPE, {
+            "currency": currency.upper(), "account": address_bytes(account), "scope": scope.lower(),
+            "jurisdiction": jurisdiction.upper(), "expires_at_ms": 0 if expires is None else _time_ms(expires),
+        }, nonce=nonce)
+
+    @_builder()
+    def revoke_licence(self, key: KeyPair, currency: str, account: AddressLike, scope: str, *, reason: bytes | str | None = None,
+                       reason_hash: bytes | str | None = None, nonce: int | None = None) -> SignedTx:
+        """Issuer only: revoke `account`'s licence of `scope` in `currency`, at once; `reason` is hashed here
+        (or give its SHA-256 as `reason_hash`) and the hash stays in the licence record."""
+        return self.build(key, RevokeLicence.TYPE, {
+            "currency": currency.upper(), "account": address_bytes(account), "scope": scope.lower(),
+            "reason_hash": _digest(reason, reason_hash, "reason", required=True),
+        }, nonce=nonce)
+
+    @_builder()
+    def set_licence_required(self, key: KeyPair, currency: str, scope: str, required: bool = True, *,
+                             nonce: int | None = None) -> SignedTx:
+        """Issuer only: require (`required`) licences of `scope` in `currency`, or stop requiring them. For
+        "distribute" this is the currency's `distributors_only`; "exchange" is off until set."""
+        return self.build(key, SetLicenceRequired.TYPE, {"currency": currency.upper(), "scope": scope.lower(),
+                                                          "required": required}, nonce=nonce)
+
+    # corridors (ledger/corridors.py) -----------------------------------------------------------------
+
+    @_builder()
+    def set_jurisdiction(self, key: KeyPair, currency: str, account: AddressLike, jurisdiction: str, *,
+                         nonce: int | None = None) -> SignedTx:
+        """Issuer only: record `account`'s jurisdiction for `currency`, an ISO 3166-1 alpha-2 code ("US", "HK",
+        "SG", ...) or "EU" ("" clears it; no personal data). Corridor policies apply by it."""
+        return self.build(key, SetJurisdiction.TYPE, {"currency": currency.upper(), "account": address_bytes(account),
+                                                      "jurisdiction": jurisdiction.upper()}, nonce=nonce)
+
+    @_builder()
+    def set_corridor_policy(self, key: KeyPair, currency: str, from_jurisdiction: str, to_jurisdiction: str, *,
+                            travel_rule_threshold: Amount | None = None, travel_rule_always: bool = False,
+                            payment_max: Amount | None = None, window_max: Amount | None = None,
+                            window: int | timedelta | None = None, nonce: int | None = None) -> SignedTx:
+        """Issuer only: the policy of the corridor from `from_jurisdiction` to `to_jurisdiction` (codes, or "*"
+        for any) in `currency`. A payment above `travel_rule_threshold` (on every payment with
+        `travel_rule_always`) must carry a travel-rule hash; none may be above `payment_max`; one sender's
+        payments through the corridor within `window` (milliseconds of block time, or a timedelta) add up to
+        at most `window_max`. None leaves a control off; with every control off the policy is removed."""
+        code = currency.upper()
+        if isinstance(window, timedelta):
+            window = int(window.total_seconds() * 1000)
+        return self.build(key, SetCorridorPolicy.TYPE, {
+            "currency": code, "from_jurisdiction": from_jurisdiction.upper(), "to_jurisdiction": to_jurisdiction.upper(),
+            "travel_rule_threshold_minor": 0 if travel_rule_threshold is None else self.to_minor(travel_rule_threshold, code),
+            "travel_rule_always": travel_rule_always,
+            "payment_max_minor": 0 if payment_max is None else self.to_minor(payment_max, code),
+            "window_max_minor": 0 if window_max is None else self.to_minor(window_max, code),
+            "window_ms": 0 if window is None else window,
         }, nonce=nonce)
 
     # the FX market and swaps --------------------------------------------------------------------------
@@ -391,15 +611,29 @@ class TxBuilder:
     # governance ---------------------------------------------------------------------------------------
 
     @_builder(nonce="governance")
-    def gov_register_currency(self, key: KeyPair, currency: str, decimals: int, issuer: AddressLike, *,
-                              holders_need_authorization: bool = False, nonce: int | None = None) -> Proposal:
-        """Governance: register `currency` with `decimals` and its `issuer`; with
-        `holders_need_authorization` only accounts the issuer authorises may hold it. Returns the Proposal
-        signed by `key` (a validator's node key); validators holding more than 2/3 of the power sign it."""
+    def gov_register_currency(self, key: KeyPair, currency: str, decimals: int, issuer: AddressLike, auditor: AddressLike, *,
+                              holders_need_authorization: bool = False,
+                              reserve_max_age_ms: int = limits.RESERVE_MAX_AGE_MS_DEFAULT, nonce: int | None = None) -> Proposal:
+        """Governance: register `currency` with `decimals`, its `issuer` and its reserve `auditor` (another
+        account: only it attests reserves); with `holders_need_authorization` only accounts the issuer
+        authorises may hold it; minting stops while the latest attestation is older than
+        `reserve_max_age_ms` (default 35 days, 0: never). Returns the Proposal signed by `key` (a
+        validator's node key); validators holding more than 2/3 of the power sign it."""
         return self.propose(key, GovRegisterCurrency.TYPE, {
             "currency": currency.upper(), "decimals": decimals, "issuer": address_bytes(issuer),
-            "holders_need_authorization": holders_need_authorization,
+            "holders_need_authorization": holders_need_authorization, "auditor": address_bytes(auditor),
+            "reserve_max_age_ms": reserve_max_age_ms,
         }, nonce=nonce)
+
+    @_builder(nonce="governance")
+    def gov_set_auditor(self, key: KeyPair, currency: str, auditor: AddressLike, *,
+                        reserve_max_age_ms: int = limits.RESERVE_MAX_AGE_MS_DEFAULT, nonce: int | None = None) -> Proposal:
+        """Governance: name `auditor` (never the issuer) as the only account that attests `currency`'s
+        reserve, and set the maximum age of an attestation before minting stops (`reserve_max_age_ms`,
+        default 35 days, 0: never; read the current one from `Client.currency(code)`). Returns the Proposal
+        signed by `key`."""
+        return self.propose(key, GovSetAuditor.TYPE, {"currency": currency.upper(), "auditor": address_bytes(auditor),
+                                                      "reserve_max_age_ms": reserve_max_age_ms}, nonce=nonce)
 
     @_builder(nonce="governance")
     def gov_set_issuer(self, key: KeyPair, currency: str, issuer: AddressLike, *, nonce: int | None = None) -> Proposal:
@@ -415,6 +649,23 @@ class TxBuilder:
         return self.propose(key, GovSetValidator.TYPE, {
             "validator_key": public_key_bytes(validator_key), "validator_name": validator_name, "power": power,
             "effective_height": effective_height if effective_height is not None else self._height_plus(1 + in_blocks, "effective_height"),
+        }, nonce=nonce)
+
+    @_builder(nonce="governance")
+    def gov_set_sanctioned(self, key: KeyPair, account: AddressLike, listed: bool = True, *, reason: bytes | str | None = None,
+                           reason_hash: bytes | str | None = None, authority: str | None = None,
+                           order: bytes | str | None = None, order_hash: bytes | str | None = None,
+                           order_expiry: int | datetime | None = None, nonce: int | None = None) -> Proposal:
+        """Governance: put `account` on the consortium sanctions list (`listed`), or take it off. A listed
+        account can neither send nor receive any currency, nor trade; listing cancels its resting offers,
+        their funds returning to its (frozen) balance. `reason` (the listing reference) is hashed here, or
+        give its SHA-256 as `reason_hash`. A listing executes a lawful order: `authority` ("OFAC"), the order
+        document (`order`, hashed here, or `order_hash`) and its expiry (`order_expiry`; None: none stated);
+        a delisting needs none. Returns the Proposal signed by `key`."""
+        return self.propose(key, GovSetSanctioned.TYPE, {
+            "account": address_bytes(account), "listed": listed,
+            "reason_hash": _digest(reason, reason_hash, "reason", required=True),
+            **_order_fields(authority, order, order_hash, order_expiry, "sanctions listing" if listed else None),
         }, nonce=nonce)
 
 

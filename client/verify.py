@@ -24,6 +24,7 @@ from corridor.hashing import merkle_root, sha256, verify_merkle_proof
 from corridor.keys import format_address
 from corridor.ledger.block import Block, Header, InvalidBlock, Receipt
 from corridor.ledger.genesis import Genesis
+from corridor.ledger.reserves import SUPPLY_LEAF_BYTES_MAX, SUPPLY_PROOF_FORMAT, SupplyLeaf, coverage_text
 from corridor.ledger.tx import GovRegisterCurrency, GovSetValidator, SignedTx, TxError, decode_tx, signatures_valid, tx_to_json
 
 BUNDLE_BYTES_MAX = 64 * 1024 * 1024
@@ -221,7 +222,8 @@ def _address_text(value: Any) -> str:
 
 def _event_json(event: dict[str, Any]) -> dict[str, Any]:
     """An event as JSON: `from`, `to` and `account` as cor1... addresses, other byte strings as hex."""
-    return {key: _address_text(value) if key in ("from", "to", "account") else value.hex() if type(value) is bytes else value
+    return {key: _address_text(value) if key in ("from", "to", "account", "auditor") else value.hex() if type(value) is bytes
+            else [item.hex() if type(item) is bytes else item for item in value] if type(value) is list else value  # a seizure's approvers
             for key, value in event.items()}
 
 
@@ -243,12 +245,37 @@ def describe_event(event: dict[str, Any], receipt: VerifiedReceipt) -> str:
             return f"{e['from']} redeemed (burned) {amount(e['amount_minor'], e['currency'])}"
         if kind == "clawback":
             return f"{amount(e['amount_minor'], e['currency'])} clawed back from {e['from']} to the issuer {e['to']}"
+        if kind == "forced_burn":
+            return f"{amount(e['amount_minor'], e['currency'])} of {e['from']} destroyed by its issuer (forced burn)"
+        if kind == "lawful_order":  # ledger/orders.py
+            expiry = f"expires at {e['order_expiry_ms']} ms" if e["order_expiry_ms"] else "no expiry"
+            approval = {"governance": "approved by governance", "issuer": "no approvals required"}.get(
+                e["approved_by"], f"approved by {len(e['approvers'])} compliance key(s), {e['approvals_required']} required")
+            where = f" in {e['currency']}" if e["currency"] else ""
+            return (f"{e['action'].replace('_', ' ')} of {e['account']}{where} by order of {e['authority']} "
+                    f"(document {e['order_hash']}, {expiry}; {approval})")
+        if kind == "compliance_keys_set":
+            return (f"{e['currency']} compliance keys: {len(e['compliance_keys'])}, of which "
+                    f"{e['compliance_threshold']} approve each seizure")
         if kind == "reserve_attested":
-            return f"reserve of {e['currency']} attested at {amount(e['reserve_minor'], e['currency'])} (report {e['report_hash']})"
+            as_of = f" as of {e['reserve_as_of_ms']} ms" if "reserve_as_of_ms" in e else ""
+            by = f" by the auditor {e['account']}" if "account" in e else ""
+            return f"reserve of {e['currency']} attested at {amount(e['reserve_minor'], e['currency'])}{as_of}{by} (report {e['report_hash']})"
+        if kind == "auditor_changed":
+            limit = f"{e['reserve_max_age_ms']} ms" if e["reserve_max_age_ms"] else "never"
+            return f"{e['currency']} reserve auditor is now {e['account']}; an attestation goes stale after {limit}"
         if kind in ("authorized", "deauthorized", "frozen", "unfrozen", "distributor_licensed", "distributor_revoked"):
             return f"{e['account']} {kind.replace('_', ' ')} in {e['currency']}"
         if kind in ("paused", "resumed"):
             return f"{e['currency']} {kind}"
+        if kind == "licence_granted":
+            where = f" under {e['jurisdiction']}" if e["jurisdiction"] else ""
+            until = f" until {e['expires_at_ms']} ms" if e["expires_at_ms"] else ", no expiry"
+            return f"{e['account']} licensed to {e['scope']} {e['currency']}{where}{until}"
+        if kind == "licence_revoked":
+            return f"{e['account']}'s {e['currency']} {e['scope']} licence revoked (reason {e['reason_hash']})"
+        if kind == "licence_required_set":
+            return f"{e['currency']} {'requires' if e['required'] else 'no longer requires'} {e['scope']} licences"
         if kind == "policy_set":
             return (f"{e['currency']} policy: payments at most {amount(e['transfer_max_minor'], e['currency'])} (0: no cap), "
                     f"travel rule above {amount(e['travel_rule_threshold_minor'], e['currency'])} (0: never), "
@@ -271,9 +298,27 @@ def describe_event(event: dict[str, Any], receipt: VerifiedReceipt) -> str:
         if kind == "offer_unplaced":
             return f"{amount(e['refunded_minor'], e['currency'])} not sold returned to {e['account']}"
         if kind == "currency_registered":
-            return f"currency {e['currency']} registered ({e['decimals']} decimals), issuer {e['account']}"
+            auditor = f", reserve auditor {e['auditor']}" if "auditor" in e else ""
+            return f"currency {e['currency']} registered ({e['decimals']} decimals), issuer {e['account']}{auditor}"
         if kind == "issuer_changed":
             return f"{e['currency']} handed to the issuer {e['account']}"
+        if kind == "sanctioned":
+            left = "; more of its offers are left for the book to remove" if e["offers_remaining"] else ""
+            return (f"{e['account']} put on the consortium sanctions list (order {e['reason_hash']}); "
+                    f"{e['offers_removed']} resting offer(s) cancelled{left}")
+        if kind == "unsanctioned":
+            return f"{e['account']} taken off the consortium sanctions list (order {e['reason_hash']})"
+        if kind == "redemption_requested":
+            return (f"{e['account']} asked to redeem {amount(e['amount_minor'], e['currency'])} (request {e['redemption_id']}, "
+                    f"deadline {e['deadline_ms']} ms)")
+        if kind in ("redemption_fulfilled", "redemption_rejected"):
+            late = " (late)" if e["late"] else ""
+            what = f"paid out and burned (payout {e['payout_reference']})" if kind == "redemption_fulfilled" else f"rejected and returned (reason {e['reason_hash']})"
+            return f"redemption {e['redemption_id']} of {e['account']}: {amount(e['amount_minor'], e['currency'])} {what}{late}"
+        if kind == "redemption_cancelled":
+            return f"redemption {e['redemption_id']} cancelled by {e['account']}; {amount(e['amount_minor'], e['currency'])} returned"
+        if kind == "redemption_deadline_set":
+            return f"{e['currency']} redemption deadline set to {e['redemption_deadline_ms']} ms"
         if kind == "validator_change_scheduled":
             return f"validator {e['validator_name']} ({e['validator_key'][:16]}…) set to power {e['power']} from height {e['effective_height']}"
     except (KeyError, TypeError, ValueError):
@@ -471,3 +516,73 @@ def _certificate_of(proof: dict[str, Any]) -> CommitCertificate:
         pairs.append((_hex(item, "validator", 32, label=label), _hex(item, "signature", 64, label=label)))
     return CommitCertificate(_get(proof, "certificate.height", int), _get(proof, "certificate.round", int),
                              _hex(proof, "certificate.block_hash", 32), tuple(pairs))
+
+
+# Supply and reserves from a header alone (ledger/reserves.py) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSupply:
+    """One currency's supply and attested reserve after a block, as its header commits to them."""
+
+    code: str
+    supply_minor: int
+    reserve_minor: int
+    reserve_as_of_ms: int
+    leaf_index: int
+
+    @property
+    def coverage(self) -> str | None:
+        """Reserve over supply, four decimal places rounded down ("1.0000": exactly covered); None without supply."""
+        return coverage_text(self.reserve_minor, self.supply_minor)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "supply_minor": self.supply_minor, "reserve_minor": self.reserve_minor,
+                "reserve_as_of_ms": self.reserve_as_of_ms, "coverage": self.coverage}
+
+
+def _supply_leaf(raw: bytes, index: int) -> VerifiedSupply:
+    try:
+        leaf = SupplyLeaf.from_bytes(raw)
+    except ValueError as exc:
+        raise VerificationError(f"supply leaf {index} is malformed: {exc}") from None
+    return VerifiedSupply(leaf.code, leaf.supply_minor, leaf.reserve_minor, leaf.reserve_as_of_ms, index)
+
+
+def verify_supply(header: Header, leaves_or_proof: Any) -> list[VerifiedSupply]:
+    """Check per-currency supply and reserve against a block header alone (its `supply_root`), and return them.
+
+    `leaves_or_proof` is either every leaf of the header's supply tree (a list of bytes, as the store keeps
+    them: then the list must be complete, and the root is recomputed), or the JSON document of
+    GET /v1/supply/{height} (all currencies or `?currency=C`): each entry's leaf is checked with its Merkle
+    audit path. The header must itself be trusted: from `verify_block_bundle`, or hashing to a certified
+    block hash. Raises VerificationError with a one-line reason."""
+    if isinstance(leaves_or_proof, (list, tuple)):
+        leaves = list(leaves_or_proof)
+        if not all(type(raw) is bytes for raw in leaves):
+            raise _malformed("the supply leaves are not byte strings")
+        if merkle_root(leaves) != header.supply_root:
+            raise VerificationError(f"the supply leaves do not match block {header.height}'s supply_root")
+        entries = [_supply_leaf(raw, index) for index, raw in enumerate(leaves)]
+    elif isinstance(leaves_or_proof, dict):
+        document = leaves_or_proof
+        if document.get("format") != SUPPLY_PROOF_FORMAT:
+            raise _malformed(f"its format is {document.get('format')!r}, not {SUPPLY_PROOF_FORMAT!r}")
+        entries = []
+        for position, item in enumerate(_get(document, "currencies", list)):
+            label = f"currencies[{position}]"
+            raw = _hex(item, "leaf.raw", limit=SUPPLY_LEAF_BYTES_MAX, label=label)
+            index, count = _get(item, "leaf.leaf_index", int, label), _get(item, "leaf.leaf_count", int, label)
+            path = _get(item, "leaf.path", list, label)
+            if len(path) > MERKLE_PATH_HASHES_MAX:
+                raise _malformed(f"{label}.leaf.path is longer than any tree's")
+            hashes = [_hex({"path": {str(i): node}}, f"path.{i}", 32, label=label) for i, node in enumerate(path)]
+            if not verify_merkle_proof(raw, index, count, hashes, header.supply_root):
+                raise VerificationError(f"{label} is not in block {header.height}'s supply_root")
+            entries.append(_supply_leaf(raw, index))
+    else:
+        raise _malformed("give the supply leaves (a list of bytes) or a supply proof (GET /v1/supply/{height})")
+    codes = [entry.code for entry in entries]
+    if codes != sorted(codes, key=str.encode) or len(set(codes)) != len(codes):
+        raise VerificationError("the supply leaves are not one per currency in code order")
+    return entries

@@ -2,7 +2,8 @@
 
 A block's hash is SHA-256 of its header's canonical encoding. The header commits to the transactions
 (RFC 6962 Merkle root of the transactions' wire bytes), to their receipts (the same over each receipt's
-encoding) and to the whole state after the block (`state_root`, see state_root.py).
+encoding), to the whole state after the block (`state_root`, see state_root.py) and to every currency's
+supply and attested reserve after the block (`supply_root`, see reserves.py).
 
 Every transaction in a block applied successfully: a proposer leaves out any transaction that would be
 refused, and a block that carries one is invalid (`InvalidBlock`). A receipt therefore records what a
@@ -16,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 from corridor import codec
 from corridor.hashing import merkle_root, sha256
-from corridor.ledger import governance, limits
+from corridor.ledger import governance, limits, reserves
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.rules import BlockContext, apply_tx
 from corridor.ledger.state import State, StateReader
@@ -33,6 +34,7 @@ HEADER_FIELDS = (
     "txs_root",
     "receipts_root",
     "state_root",
+    "supply_root",
     "evidence_root",
     "validators_hash",
 )
@@ -54,6 +56,7 @@ class Header:
     txs_root: bytes
     receipts_root: bytes
     state_root: bytes
+    supply_root: bytes
     evidence_root: bytes
     validators_hash: bytes
     _hash: bytes = field(init=False, repr=False, compare=False)
@@ -176,6 +179,7 @@ class ExecutedBlock:
     state: State
     state_hash: StateHash
     receipt_leaves: tuple[bytes, ...]  # each receipt's canonical encoding: the receipts root's leaves
+    supply_leaves: tuple[bytes, ...] = ()  # each currency's [code, supply, reserve, as-of]: the supply root's leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,7 @@ def _seal(
     governance.end_block(state, tip.height + 1)
     state_hash = _next_state_hash(state, tip.state_hash)
     receipt_leaves = tuple(codec.encode(r.to_map()) for r in receipts)
+    supply_leaves = reserves.supply_leaves(state)  # every currency's supply and reserve at the end of the block
     header = Header(
         chain_id=chain_id,
         height=tip.height + 1,
@@ -217,10 +222,11 @@ def _seal(
         txs_root=merkle_root([tx.raw for tx in txs]),
         receipts_root=merkle_root(receipt_leaves),
         state_root=state_hash.root(),
+        supply_root=reserves.supply_root(supply_leaves),
         evidence_root=merkle_root(list(evidence)),
         validators_hash=validators_hash,
     )
-    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash, receipt_leaves)
+    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash, receipt_leaves, supply_leaves)
 
 
 def build_block(

@@ -15,9 +15,10 @@ within one (sell, buy) prefix is the book's price-time order: cheapest first, th
 
 Filling: a taker buying `buy` from offers that sell it pays, for y units taken from an offer at price q,
 ceil(y * q) units: rounding always favours the resting offer, so no fill creates value. A resting offer
-whose owner may no longer send what it sells or receive what it asks (frozen, de-authorised, paused) is
-cancelled when a walk reaches it, its funds returned to its owner, so the book is never left crossed by
-offers nobody can take.
+whose owner may no longer send what it sells or receive what it asks (frozen, de-authorised, paused,
+sanctioned), or no longer holds an exchange licence a currency of it requires (licences.py), is cancelled
+when a walk reaches it, its funds returned to its owner, so the book is never left crossed by offers nobody
+can take.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from corridor.ledger import limits
+from corridor.ledger import licences, limits
 from corridor.ledger.policy import refusal_to_receive, refusal_to_send
 from corridor.ledger.state import State
 
@@ -117,12 +118,14 @@ def remove_offer_and_refund(state: State, offer: Offer) -> dict:
             "refunded_minor": offer.remaining_minor}
 
 
-def _tradable(state: State, offer: Offer) -> bool:
-    """Whether the offer's owner may still send what it sells and receive what it asks."""
+def _tradable(state: State, offer: Offer, time_ms: int | None = None) -> bool:
+    """Whether the offer's owner may still send what it sells and receive what it asks, and holds the
+    exchange licences its currencies require at block time `time_ms` (None: expiry not judged)."""
     sell = state.get_currency(offer.sell_currency)
     buy = state.get_currency(offer.buy_currency)
     assert sell is not None and buy is not None
-    return refusal_to_send(state, sell, offer.owner) is None and refusal_to_receive(state, buy, offer.owner) is None
+    return (refusal_to_send(state, sell, offer.owner) is None and refusal_to_receive(state, buy, offer.owner) is None
+            and licences.offer_refusal(state, sell, buy, offer.owner, time_ms) is None)
 
 
 @dataclass
@@ -148,6 +151,7 @@ def take(
     pay_max_minor: int,
     limit_price: tuple[int, int] | None = None,
     offers_max: int = limits.BOOK_WALK_OFFERS_MAX,
+    time_ms: int | None = None,
 ) -> Fill:
     """Buy `want_currency` from the offers selling it for `pay_currency`, best first.
 
@@ -156,6 +160,7 @@ def take(
     only while offers are at least that good. The taker's payment goes to each offer's owner; the bought
     amount is credited to nobody here: the caller credits it (to the taker, or a payment's recipient).
     The taker's balance is not touched either: the caller has locked or debited `pay_currency`.
+    `time_ms` is the block time, at which a resting offer's owner's exchange licences are judged.
     """
     fill = Fill()
     # The walk reads the book lazily; it only ever rewrites the offer under its cursor, which the
@@ -168,7 +173,7 @@ def take(
         fill.walked += 1
         if limit_price is not None and limit_price[0] * offer.price_num > limit_price[1] * offer.price_den:
             return fill  # this offer and all after it are worse than the taker's limit
-        if offer.owner == taker or not _tradable(state, offer):
+        if offer.owner == taker or not _tradable(state, offer, time_ms):
             fill.events.append(remove_offer_and_refund(state, offer))
             continue
         budget_minor = pay_max_minor - fill.paid_minor

@@ -101,23 +101,32 @@ def parse_genesis(document: Any) -> Genesis:
     _require(len({v.public_key for v in validators}) == len(validators), "a validator key appears twice")
     currencies: dict[str, Currency] = {}
     for item in document["currencies"]:
-        fields = {"code", "decimals", "issuer", "reserve_minor", "reserve_report_hash"}
-        optional = {"holders_need_authorization"}
+        fields = {"code", "decimals", "issuer", "auditor", "reserve_minor", "reserve_report_hash"}
+        optional = {"holders_need_authorization", "reserve_as_of_ms", "reserve_max_age_ms"}
         _require(type(item) is dict and fields <= set(item) <= fields | optional, f"a currency has {sorted(fields)} and optionally {sorted(optional)}")
         needs_authorization = item.get("holders_need_authorization", False)
         _require(type(needs_authorization) is bool, "holders_need_authorization must be true or false")
         code = item["code"]
         _require(type(code) is str and bool(CURRENCY_CODE_PATTERN.fullmatch(code)), f"bad currency code {code!r}")
         _require(code not in currencies, f"currency {code} appears twice")
+        # The genesis reserve is attested as of genesis_time_ms unless told otherwise (never later); it goes
+        # stale after reserve_max_age_ms, 35 days when left out (0, given explicitly: never).
+        as_of_ms = _int(item.get("reserve_as_of_ms", genesis_time_ms), f"{code} reserve_as_of_ms", 0, genesis_time_ms)
+        max_age_ms = _int(item.get("reserve_max_age_ms", limits.RESERVE_MAX_AGE_MS_DEFAULT), f"{code} reserve_max_age_ms", 0, limits.NONCE_MAX)
+        issuer, auditor = _address(item["issuer"], f"{code} issuer"), _address(item["auditor"], f"{code} auditor")
+        _require(auditor != issuer, f"{code}: the auditor must be another account than the issuer")
         currencies[code] = Currency(
             code=code,
             decimals=_int(item["decimals"], f"{code} decimals", 0, limits.CURRENCY_DECIMALS_MAX),
-            issuer=_address(item["issuer"], f"{code} issuer"),
+            issuer=issuer,
             supply_minor=0,
             reserve_minor=_int(item["reserve_minor"], f"{code} reserve_minor"),
             reserve_report_hash=_hex_bytes(item["reserve_report_hash"], 32, f"{code} reserve_report_hash"),
             reserve_height=0,
             holders_need_authorization=needs_authorization,
+            auditor=auditor,
+            reserve_as_of_ms=as_of_ms,
+            reserve_max_age_ms=max_age_ms,
         )
     balances = []
     for item in document["balances"]:

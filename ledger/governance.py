@@ -74,15 +74,19 @@ def missing_signers(state: State, tx: SignedTx) -> list[tuple[bytes, str, int]]:
 
 
 def apply_register_currency(state: State, sender: bytes, tx: GovRegisterCurrency, context: BlockContext) -> Outcome:
-    """A new currency, with no supply and no reserve until its issuer attests one."""
+    """A new currency, with no supply and no reserve until its auditor attests one (reserves.py)."""
     if state.get_currency(tx.currency) is not None:
         return refused(Refusal.CURRENCY_EXISTS)
+    if tx.auditor == tx.issuer:
+        return refused(Refusal.AUDITOR_IS_ISSUER)
     # After this point the registration must succeed.
     state.put_currency(
-        Currency(tx.currency, tx.decimals, tx.issuer, 0, 0, bytes(32), context.height, holders_need_authorization=tx.holders_need_authorization)
+        Currency(tx.currency, tx.decimals, tx.issuer, 0, 0, bytes(32), context.height, holders_need_authorization=tx.holders_need_authorization,
+                 auditor=tx.auditor, reserve_max_age_ms=tx.reserve_max_age_ms)
     )
     return applied({"kind": "currency_registered", "currency": tx.currency, "decimals": tx.decimals, "account": tx.issuer,
-                    "holders_need_authorization": tx.holders_need_authorization})
+                    "holders_need_authorization": tx.holders_need_authorization, "auditor": tx.auditor,
+                    "reserve_max_age_ms": tx.reserve_max_age_ms})
 
 
 def apply_set_issuer(state: State, sender: bytes, tx: GovSetIssuer, context: BlockContext) -> Outcome:
@@ -90,6 +94,8 @@ def apply_set_issuer(state: State, sender: bytes, tx: GovSetIssuer, context: Blo
     currency = state.get_currency(tx.currency)
     if currency is None:
         return refused(Refusal.UNKNOWN_CURRENCY)
+    if tx.issuer == currency.auditor:
+        return refused(Refusal.AUDITOR_IS_ISSUER)
     # After this point the change must succeed.
     state.put_currency(replace(currency, issuer=tx.issuer))
     return applied({"kind": "issuer_changed", "currency": tx.currency, "account": tx.issuer})

@@ -2,15 +2,22 @@
 
 Transfers, mints, burns, swaps, offers and payments all ask these two questions, so a frozen or
 unauthorised account is refused the same way whichever transaction tries to move its coins.
+
+An account on the consortium sanctions list (sanctions.py) is refused first, `account_sanctioned`, in every
+currency: the list binds every account, the issuers' own included (their exemption below is from their own
+currency's freezes and allow-list only).
 """
 
 from __future__ import annotations
 
 from corridor.ledger.refusals import Refusal
+from corridor.ledger.sanctions import is_sanctioned
 from corridor.ledger.state import Currency, State
 
 
 def _holder_refusal(state: State, currency: Currency, address: bytes, if_frozen: Refusal, if_unauthorized: Refusal) -> Refusal | None:
+    if is_sanctioned(state, address):
+        return Refusal.ACCOUNT_SANCTIONED
     if currency.paused:
         return Refusal.CURRENCY_PAUSED
     if address == currency.issuer:

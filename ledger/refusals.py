@@ -46,6 +46,33 @@ class Refusal(enum.IntEnum):
     BAD_EFFECTIVE_HEIGHT = 34
     TOO_MANY_VALIDATORS = 35
     ISSUER_ACCOUNT = 36
+    ACCOUNT_SANCTIONED = 37
+    ALREADY_SANCTIONED = 38
+    NOT_SANCTIONED = 39
+    UNKNOWN_REDEMPTION = 40
+    NOT_REDEMPTION_REQUESTER = 41
+    REDEMPTION_CLOSED = 42
+    ISSUER_REDEMPTION = 43
+    TOO_MANY_OPEN_REDEMPTIONS = 44
+    NOT_AUDITOR = 45
+    RESERVE_ATTESTATION_STALE = 46
+    ATTESTATION_OUT_OF_ORDER = 47
+    ATTESTATION_IN_FUTURE = 48
+    AUDITOR_IS_ISSUER = 49
+    CORRIDOR_LIMIT_EXCEEDED = 50
+    BAD_CORRIDOR_POLICY = 51
+    TOO_MANY_CORRIDORS = 52
+    UNKNOWN_JURISDICTION = 53
+    ORDER_REQUIRED = 55
+    ORDER_EXPIRED = 56
+    ORDER_APPROVALS_MISSING = 57
+    NOT_COMPLIANCE_KEY = 58
+    BAD_COMPLIANCE_KEYS = 59
+    LICENCE_EXPIRED = 60
+    LICENCE_REVOKED = 61
+    LICENCE_REQUIRED = 62
+    UNKNOWN_LICENCE = 63
+    LICENCE_EXPIRY_PASSED = 64
 
     @property
     def code(self) -> str:
@@ -93,5 +120,32 @@ SENTENCES = {
     Refusal.BAD_EFFECTIVE_HEIGHT: "A validator change takes effect between 2 and 100,000 blocks after it commits.",
     Refusal.TOO_MANY_VALIDATORS: "The validator set is full: a quorum's signatures must fit in one governance transaction.",
     Refusal.ISSUER_ACCOUNT: "The issuer's own account is exempt from allow-lists, freezes and clawbacks.",
+    Refusal.ACCOUNT_SANCTIONED: "The account is on the consortium sanctions list: it can neither send nor receive any currency, nor trade.",
+    Refusal.ALREADY_SANCTIONED: "The account is already on the consortium sanctions list.",
+    Refusal.NOT_SANCTIONED: "The account is not on the consortium sanctions list.",
+    Refusal.UNKNOWN_REDEMPTION: "No redemption request has this id.",
+    Refusal.NOT_REDEMPTION_REQUESTER: "Only the account that requested a redemption may cancel it.",
+    Refusal.REDEMPTION_CLOSED: "The redemption request was already fulfilled, rejected or cancelled.",
+    Refusal.ISSUER_REDEMPTION: "The issuer does not request redemption from itself: it burns its own coins.",
+    Refusal.TOO_MANY_OPEN_REDEMPTIONS: "The account has as many open redemption requests as allowed; wait for some to be settled.",
+    Refusal.NOT_AUDITOR: "Only the currency's auditor may attest its reserve.",
+    Refusal.RESERVE_ATTESTATION_STALE: "The latest reserve attestation is older than the currency's maximum age: minting waits for a new one.",
+    Refusal.ATTESTATION_OUT_OF_ORDER: "The attestation's as-of time is older than the currency's latest attestation.",
+    Refusal.ATTESTATION_IN_FUTURE: "The attestation's as-of time is ahead of the block time by more than the allowed drift.",
+    Refusal.AUDITOR_IS_ISSUER: "A currency's auditor and its issuer must be different accounts.",
+    Refusal.CORRIDOR_LIMIT_EXCEEDED: "The payment is above its corridor's limit for one payment, or would take the sender's total through the corridor in its rolling window above the limit.",
+    Refusal.BAD_CORRIDOR_POLICY: "A corridor's window needs both a maximum and a length (or neither), and a travel rule on every payment takes no threshold.",
+    Refusal.TOO_MANY_CORRIDORS: "The currency has as many corridor policies as allowed; remove one first.",
+    Refusal.UNKNOWN_JURISDICTION: "A jurisdiction is an ISO 3166-1 alpha-2 country code or EU (a corridor side may also be *).",
+    Refusal.ORDER_REQUIRED: "A freeze, clawback, forced burn or sanctions listing must carry its lawful order: the issuing authority and the order's hash.",
+    Refusal.ORDER_EXPIRED: "The lawful order has expired: the block time is past its expiry.",
+    Refusal.ORDER_APPROVALS_MISSING: "The currency requires more approvals by its compliance keys than the transaction carries.",
+    Refusal.NOT_COMPLIANCE_KEY: "An approving key is not one of the currency's compliance keys (or is the signer's own).",
+    Refusal.BAD_COMPLIANCE_KEYS: "The compliance threshold must not exceed the number of keys, and no compliance key may be the issuer's.",
+    Refusal.LICENCE_EXPIRED: "The account's licence for this has expired: it no longer takes effect.",
+    Refusal.LICENCE_REVOKED: "The account's licence for this has been revoked by the issuer: it no longer takes effect.",
+    Refusal.LICENCE_REQUIRED: "The currency's issuer requires a licence for this (an exchange licence to place offers in it), and the account holds none.",
+    Refusal.UNKNOWN_LICENCE: "The account holds no licence of this scope in the currency.",
+    Refusal.LICENCE_EXPIRY_PASSED: "A licence's expiry must be after the block time (or 0: no expiry).",
 }
 assert set(SENTENCES) == set(Refusal)

@@ -19,9 +19,10 @@ from corridor.ledger.tx import (
     AttestReserve,
     Burn,
     Clawback,
+    GovSetAuditor,
+    GovSetSanctioned,
     Mint,
     SetAuthorization,
-    SetDistributor,
     SetFrozen,
     SetPaused,
     SetPolicy,
@@ -32,8 +33,12 @@ from corridor.ledger.tx import (
     Pay,
     Transfer,
 )
-from corridor.ledger import fx, governance, limits
+from corridor.ledger import fx, governance, limits, reserves, sanctions
 from corridor.ledger.tx import is_governance
+from corridor.ledger import redemption
+from corridor.ledger import orders
+from corridor.ledger import corridors
+from corridor.ledger import licences
 from corridor.keys import address_of
 
 
@@ -47,17 +52,16 @@ def _issued_by(state: State, sender: bytes, code: str) -> tuple[Currency | None,
     return currency, None
 
 
-def _is_distributor_or_issuer(state: State, currency: Currency, address: bytes) -> bool:
-    return address == currency.issuer or state.is_distributor(currency.code, address)
-
-
-def _leg_policy(currency: Currency, amount_minor: int, travel_rule_hash: bytes) -> Refusal | None:
-    """The currency's per-payment cap and travel rule, for one leg of a swap or payment."""
+def _leg_policy(state: State, currency: Currency, sender: bytes, recipient: bytes, amount_minor: int, travel_rule_hash: bytes,
+                context: BlockContext) -> Refusal | None:
+    """The currency's per-payment cap and travel rule, then the policies of the corridor from the sender's
+    jurisdiction to the recipient's (corridors.py), for one leg of a transfer, swap or payment. A leg that
+    passes is counted in the corridors' windows with `corridors.record_leg` once the rule writes."""
     if currency.transfer_max_minor and amount_minor > currency.transfer_max_minor:
         return Refusal.EXCEEDS_TRANSFER_LIMIT
     if currency.travel_rule_threshold_minor and amount_minor > currency.travel_rule_threshold_minor and not travel_rule_hash:
         return Refusal.TRAVEL_RULE_REQUIRED
-    return None
+    return corridors.leg_refusal(state, currency.code, sender, recipient, amount_minor, travel_rule_hash, context)
 
 
 def apply_transfer(state: State, sender: bytes, tx: Transfer, context: BlockContext) -> Outcome:
@@ -70,7 +74,7 @@ def apply_transfer(state: State, sender: bytes, tx: Transfer, context: BlockCont
     refusal = (
         refusal_to_send(state, currency, sender)
         or refusal_to_receive(state, currency, tx.to)
-        or _leg_policy(currency, tx.amount_minor, tx.travel_rule_hash)
+        or _leg_policy(state, currency, sender, tx.to, tx.amount_minor, tx.travel_rule_hash, context)
     )
     if refusal is not None:
         return refused(refusal)
@@ -80,6 +84,7 @@ def apply_transfer(state: State, sender: bytes, tx: Transfer, context: BlockCont
     # After this point the transfer must succeed: writes only, no more returns.
     state.set_balance(sender, tx.currency, sender_balance_minor - tx.amount_minor)
     state.increase_balance(tx.to, tx.currency, tx.amount_minor)
+    corridors.record_leg(state, tx.currency, sender, tx.to, tx.amount_minor, context)
     return applied({"kind": "transfer", "currency": tx.currency, "from": sender, "to": tx.to, "amount_minor": tx.amount_minor})
 
 
@@ -88,13 +93,16 @@ def apply_mint(state: State, sender: bytes, tx: Mint, context: BlockContext) -> 
     currency, refusal = _issued_by(state, sender, tx.currency)
     if currency is None:
         return refused(refusal)
-    refusal = refusal_to_receive(state, currency, tx.to)
+    # The issuer sends the new coins: only a sanctions listing of its own account stops it here.
+    refusal = refusal_to_receive(state, currency, tx.to) or refusal_to_send(state, currency, sender)
     if refusal is not None:
         return refused(refusal)
-    if currency.distributors_only and not _is_distributor_or_issuer(state, currency, tx.to):
-        return refused(Refusal.NOT_DISTRIBUTOR)
-    if currency.supply_minor + tx.amount_minor > currency.reserve_minor:
-        return refused(Refusal.EXCEEDS_RESERVES)
+    refusal = licences.distribute_refusal(state, currency, tx.to, context)  # not_distributor, licence_revoked, licence_expired
+    if refusal is not None:
+        return refused(refusal)
+    refusal = reserves.mint_refusal(currency, tx.amount_minor, context)  # exceeds_reserves, reserve_attestation_stale
+    if refusal is not None:
+        return refused(refusal)
     # After this point the mint must succeed.
     state.put_currency(replace(currency, supply_minor=currency.supply_minor + tx.amount_minor))
     state.increase_balance(tx.to, tx.currency, tx.amount_minor)
@@ -109,8 +117,9 @@ def apply_burn(state: State, sender: bytes, tx: Burn, context: BlockContext) -> 
     refusal = refusal_to_send(state, currency, sender)
     if refusal is not None:
         return refused(refusal)
-    if currency.distributors_only and not _is_distributor_or_issuer(state, currency, sender):
-        return refused(Refusal.NOT_DISTRIBUTOR)
+    refusal = licences.distribute_refusal(state, currency, sender, context)  # not_distributor, licence_revoked, licence_expired
+    if refusal is not None:
+        return refused(refusal)
     balance_minor = state.get_balance(sender, tx.currency)
     if balance_minor < tx.amount_minor:
         return refused(Refusal.INSUFFICIENT_FUNDS)
@@ -119,19 +128,6 @@ def apply_burn(state: State, sender: bytes, tx: Burn, context: BlockContext) -> 
     state.set_balance(sender, tx.currency, balance_minor - tx.amount_minor)
     state.put_currency(replace(currency, supply_minor=currency.supply_minor - tx.amount_minor))
     return applied({"kind": "burn", "currency": tx.currency, "from": sender, "amount_minor": tx.amount_minor})
-
-
-def apply_attest_reserve(state: State, sender: bytes, tx: AttestReserve, context: BlockContext) -> Outcome:
-    """The issuer records its current reserve. A reserve below supply is recorded too: it is a fact, and
-    it stops further minting until the reserve covers supply again."""
-    currency, refusal = _issued_by(state, sender, tx.currency)
-    if currency is None:
-        return refused(refusal)
-    # After this point the attestation must succeed.
-    state.put_currency(
-        replace(currency, reserve_minor=tx.reserve_minor, reserve_report_hash=tx.report_hash, reserve_height=context.height)
-    )
-    return applied({"kind": "reserve_attested", "currency": tx.currency, "reserve_minor": tx.reserve_minor, "report_hash": tx.report_hash})
 
 
 def apply_set_authorization(state: State, sender: bytes, tx: SetAuthorization, context: BlockContext) -> Outcome:
@@ -171,6 +167,8 @@ def apply_clawback(state: State, sender: bytes, tx: Clawback, context: BlockCont
         return refused(Refusal.ISSUER_ACCOUNT)
     if not state.get_holder(tx.account, tx.currency).frozen:
         return refused(Refusal.ACCOUNT_NOT_FROZEN)
+    if sanctions.is_sanctioned(state, currency.issuer):
+        return refused(Refusal.ACCOUNT_SANCTIONED)  # a listed issuer account receives nothing, clawed coins included
     balance_minor = state.get_balance(tx.account, tx.currency)
     if balance_minor < tx.amount_minor:
         return refused(Refusal.INSUFFICIENT_FUNDS)
@@ -191,16 +189,6 @@ def apply_set_paused(state: State, sender: bytes, tx: SetPaused, context: BlockC
     # After this point the change must succeed.
     state.put_currency(replace(currency, paused=tx.enabled))
     return applied({"kind": "paused" if tx.enabled else "resumed", "currency": tx.currency})
-
-
-def apply_set_distributor(state: State, sender: bytes, tx: SetDistributor, context: BlockContext) -> Outcome:
-    """The issuer licenses or revokes a distributor of its currency."""
-    currency, refusal = _issued_by(state, sender, tx.currency)
-    if currency is None:
-        return refused(refusal)
-    # After this point the change must succeed.
-    state.set_distributor(tx.currency, tx.account, tx.enabled)
-    return applied({"kind": "distributor_licensed" if tx.enabled else "distributor_revoked", "currency": tx.currency, "account": tx.account})
 
 
 def apply_set_policy(state: State, sender: bytes, tx: SetPolicy, context: BlockContext) -> Outcome:
@@ -240,8 +228,8 @@ def apply_swap(state: State, sender: bytes, tx: Swap, context: BlockContext) -> 
         or refusal_to_receive(state, give, counterparty)
         or refusal_to_send(state, get, counterparty)
         or refusal_to_receive(state, get, sender)
-        or _leg_policy(give, tx.give_amount_minor, tx.travel_rule_hash)
-        or _leg_policy(get, tx.get_amount_minor, tx.travel_rule_hash)
+        or _leg_policy(state, give, sender, counterparty, tx.give_amount_minor, tx.travel_rule_hash, context)
+        or _leg_policy(state, get, counterparty, sender, tx.get_amount_minor, tx.travel_rule_hash, context)
     )
     if refusal is not None:
         return refused(refusal)
@@ -254,6 +242,8 @@ def apply_swap(state: State, sender: bytes, tx: Swap, context: BlockContext) -> 
     state.increase_balance(counterparty, tx.give_currency, tx.give_amount_minor)
     state.decrease_balance(counterparty, tx.get_currency, tx.get_amount_minor)
     state.increase_balance(sender, tx.get_currency, tx.get_amount_minor)
+    corridors.record_leg(state, tx.give_currency, sender, counterparty, tx.give_amount_minor, context)
+    corridors.record_leg(state, tx.get_currency, counterparty, sender, tx.get_amount_minor, context)
     return applied(
         {"kind": "transfer", "currency": tx.give_currency, "from": sender, "to": counterparty, "amount_minor": tx.give_amount_minor},
         {"kind": "transfer", "currency": tx.get_currency, "from": counterparty, "to": sender, "amount_minor": tx.get_amount_minor},
@@ -269,13 +259,15 @@ def apply_offer_create(state: State, sender: bytes, tx: OfferCreate, context: Bl
     if sell is None or buy is None:
         return refused(Refusal.UNKNOWN_CURRENCY)
     refusal = refusal_to_send(state, sell, sender) or refusal_to_receive(state, buy, sender)
+    refusal = refusal or licences.exchange_refusal(state, sell, buy, sender, context)  # licence_required, _revoked, _expired
     if refusal is not None:
         return refused(refusal)
     if state.get_balance(sender, tx.sell_currency) < tx.sell_amount_minor:
         return refused(Refusal.INSUFFICIENT_FUNDS)
     # After this point the offer must succeed: it fills, rests or returns, never fails.
     state.decrease_balance(sender, tx.sell_currency, tx.sell_amount_minor)
-    fill = fx.take(state, sender, tx.buy_currency, tx.sell_currency, None, tx.sell_amount_minor, (tx.price_num, tx.price_den))
+    fill = fx.take(state, sender, tx.buy_currency, tx.sell_currency, None, tx.sell_amount_minor, (tx.price_num, tx.price_den),
+                   time_ms=context.time_ms)
     state.increase_balance(sender, tx.buy_currency, fill.taken_minor)
     remaining_minor = tx.sell_amount_minor - fill.paid_minor
     events = list(fill.events)
@@ -304,20 +296,21 @@ def apply_offer_cancel(state: State, sender: bytes, tx: OfferCancel, context: Bl
     return applied(fx.remove_offer_and_refund(state, offer))
 
 
-def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None, budget_minor: int) -> tuple[int, list[dict[str, Any]]] | None:
+def _route_cost(state: State, sender: bytes, tx: Pay, via: Currency | None, budget_minor: int,
+                time_ms: int) -> tuple[int, list[dict[str, Any]]] | None:
     """Fill the payment in `state` (a throwaway overlay) along one route: its cost and the fills' events,
     or None if the book cannot deliver the amount for at most `budget_minor`. Both legs of a route
     together touch at most BOOK_WALK_OFFERS_MAX resting offers."""
     if via is None:
-        fill = fx.take(state, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, budget_minor)
+        fill = fx.take(state, sender, tx.receive_currency, tx.send_currency, tx.receive_amount_minor, budget_minor, time_ms=time_ms)
         return (fill.paid_minor, fill.events) if fill.taken_minor == tx.receive_amount_minor else None
     if refusal_to_send(state, via, sender) or refusal_to_receive(state, via, sender):
         return None
-    second = fx.take(state, sender, tx.receive_currency, via.code, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX)
+    second = fx.take(state, sender, tx.receive_currency, via.code, tx.receive_amount_minor, limits.AMOUNT_MINOR_MAX, time_ms=time_ms)
     if second.taken_minor != tx.receive_amount_minor:
         return None
     offers_left = limits.BOOK_WALK_OFFERS_MAX - second.walked
-    first = fx.take(state, sender, via.code, tx.send_currency, second.paid_minor, budget_minor, offers_max=offers_left)
+    first = fx.take(state, sender, via.code, tx.send_currency, second.paid_minor, budget_minor, offers_max=offers_left, time_ms=time_ms)
     if first.taken_minor != second.paid_minor:
         return None
     return first.paid_minor, first.events + second.events
@@ -332,7 +325,7 @@ def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Ou
     if send is None or receive is None:
         return refused(Refusal.UNKNOWN_CURRENCY)
     refusal = refusal_to_send(state, send, sender) or refusal_to_receive(state, receive, tx.to)
-    refusal = refusal or _leg_policy(receive, tx.receive_amount_minor, tx.travel_rule_hash)
+    refusal = refusal or _leg_policy(state, receive, sender, tx.to, tx.receive_amount_minor, tx.travel_rule_hash, context)
     if refusal is not None:
         return refused(refusal)
     intermediates = [
@@ -344,14 +337,14 @@ def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Ou
     best: tuple[int, State, str, list[dict[str, Any]]] | None = None
     for via in routes:
         trial = state.child()
-        route = _route_cost(trial, sender, tx, via, tx.send_max_minor)
+        route = _route_cost(trial, sender, tx, via, tx.send_max_minor, context.time_ms)
         if route is not None and (best is None or route[0] < best[0]):
             best = (route[0], trial, "" if via is None else via.code, route[1])
     if best is None:
-        deliverable = any(_route_cost(state.child(), sender, tx, via, limits.AMOUNT_MINOR_MAX) is not None for via in routes)
+        deliverable = any(_route_cost(state.child(), sender, tx, via, limits.AMOUNT_MINOR_MAX, context.time_ms) is not None for via in routes)
         return refused(Refusal.SEND_MAX_EXCEEDED if deliverable else Refusal.BOOK_TOO_THIN)
     cost_minor, trial, via_code, fill_events = best
-    refusal = _leg_policy(send, cost_minor, tx.travel_rule_hash)
+    refusal = _leg_policy(state, send, sender, tx.to, cost_minor, tx.travel_rule_hash, context)
     if refusal is not None:
         return refused(refusal)
     if state.get_balance(sender, tx.send_currency) < cost_minor:
@@ -360,6 +353,8 @@ def apply_pay(state: State, sender: bytes, tx: Pay, context: BlockContext) -> Ou
     trial.commit()
     state.decrease_balance(sender, tx.send_currency, cost_minor)
     state.increase_balance(tx.to, tx.receive_currency, tx.receive_amount_minor)
+    corridors.record_leg(state, tx.send_currency, sender, tx.to, cost_minor, context)
+    corridors.record_leg(state, tx.receive_currency, sender, tx.to, tx.receive_amount_minor, context)
     return applied(
         *fill_events,
         {"kind": "payment", "from": sender, "to": tx.to, "sent_currency": tx.send_currency, "sent_minor": cost_minor,
@@ -371,18 +366,23 @@ RULES: dict[type, Callable[[State, bytes, Any, BlockContext], Outcome]] = {
     Transfer: apply_transfer,
     Mint: apply_mint,
     Burn: apply_burn,
-    AttestReserve: apply_attest_reserve,
+    AttestReserve: reserves.apply_attest_reserve,  # signed by the currency's auditor (reserves.py)
     SetAuthorization: apply_set_authorization,
-    SetFrozen: apply_set_frozen,
-    Clawback: apply_clawback,
+    SetFrozen: orders.with_order(apply_set_frozen),  # a freeze executes a lawful order (orders.py)
+    Clawback: orders.with_order(apply_clawback),
     SetPaused: apply_set_paused,
-    SetDistributor: apply_set_distributor,
     SetPolicy: apply_set_policy,
     Swap: apply_swap,
     OfferCreate: apply_offer_create,
     OfferCancel: apply_offer_cancel,
     Pay: apply_pay,
     **governance.GOVERNANCE_RULES,
+    GovSetAuditor: reserves.apply_set_auditor,
+    GovSetSanctioned: orders.with_order(sanctions.apply_set_sanctioned),
+    **orders.ORDER_RULES,  # forced burn and compliance keys (orders.py)
+    **redemption.REDEMPTION_RULES,  # redemption requests with deadlines (redemption.py)
+    **corridors.CORRIDOR_RULES,  # jurisdictions and corridor policies (corridors.py)
+    **licences.LICENCE_RULES,  # the licence registry, set_distributor included (licences.py)
 }
 assert set(RULES) == set(TX_TYPES.values()), "every transaction type has a rule"
 

@@ -9,8 +9,12 @@ Key layout of the state keyspace (docs/protocol.md, "State"):
     b/<address 20 bytes>/<currency code>  -> balance in minor units (int, absent when 0)
     c/<currency code>                     -> currency record (map)
     p/<address 20 bytes>/<currency code>  -> holder record: authorised, frozen (map, absent when both false)
-    d/<currency code>/<address 20 bytes>  -> licensed distributor of the currency (true; absent otherwise)
+    l/r/ l/a/ l/q/                        -> licences, their account index, required scopes (see licences.py)
     o/ q/ i/ g/next_offer_id              -> the FX order book (see fx.py)
+    s/<address 20 bytes>                  -> the consortium sanctions list (see sanctions.py)
+    n/<currency code>                     -> the currency's compliance keys and threshold (see orders.py)
+    u/r/ u/o/ u/a/ g/next_redemption_id   -> redemption requests and their open indexes (see redemption.py)
+    j/a/ j/p/ j/n/ j/w/                   -> jurisdictions, corridor policies and their windows (see corridors.py)
     v/ w/ g/gov_nonce                     -> the validator set and governance (see governance.py)
 """
 
@@ -21,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
 from corridor import codec
+from corridor.ledger import limits
 
-STATE_PREFIXES = (b"a/", b"b/", b"c/", b"d/", b"g/", b"i/", b"o/", b"p/", b"q/", b"v/", b"w/")
+STATE_PREFIXES = (b"a/", b"b/", b"c/", b"g/", b"i/", b"j/", b"l/", b"n/", b"o/", b"p/", b"q/", b"s/", b"u/", b"v/", b"w/")
 STATE_VALUE_BYTES_MAX = 64 * 1024
 _ABSENT = object()
 
@@ -56,7 +61,11 @@ class Currency:
     every movement of it; `transfer_max_minor` caps one payment (0: no cap); above
     `travel_rule_threshold_minor` (0: never) a payment must carry a travel-rule hash; with
     `distributors_only`, only licensed distributors receive new coins and redeem (the issuance /
-    distribution split of the US GENIUS Act)."""
+    distribution split of the US GENIUS Act).
+
+    Reserves (ledger/reserves.py): only `auditor` (never the issuer) attests the reserve, as of
+    `reserve_as_of_ms`; a mint is refused when supply would pass `reserve_minor` or when that attestation
+    is more than `reserve_max_age_ms` (0: no limit) older than the block time."""
 
     code: str
     decimals: int
@@ -70,6 +79,10 @@ class Currency:
     transfer_max_minor: int = 0
     travel_rule_threshold_minor: int = 0
     distributors_only: bool = False
+    redemption_deadline_ms: int = limits.REDEMPTION_DEADLINE_MS_DEFAULT  # the issuer acts on a redemption request within it (redemption.py)
+    auditor: bytes = b""  # only it attests the reserve (reserves.py); b"": nobody can
+    reserve_as_of_ms: int = 0  # the time the latest attestation is as of
+    reserve_max_age_ms: int = limits.RESERVE_MAX_AGE_MS_DEFAULT  # older than this, it stops minting (0: never)
 
     def to_map(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -97,10 +110,6 @@ def currency_key(code: str) -> bytes:
 
 def holder_key(address: bytes, currency: str) -> bytes:
     return b"p/" + address + b"/" + currency.encode()
-
-
-def distributor_key(currency: str, address: bytes) -> bytes:
-    return b"d/" + currency.encode() + b"/" + address
 
 
 class State:
@@ -222,7 +231,7 @@ class State:
     def put_currency(self, currency: Currency) -> None:
         self._write(currency_key(currency.code), currency.to_map())
 
-    # Holders and distributors
+    # Holders (distributor licences: licences.py)
     def get_holder(self, address: bytes, currency: str) -> Holder:
         record = self._read(holder_key(address, currency))
         return Holder() if record is None else Holder(**record)
@@ -230,9 +239,3 @@ class State:
     def put_holder(self, address: bytes, currency: str, holder: Holder) -> None:
         empty = not holder.authorized and not holder.frozen
         self._write(holder_key(address, currency), None if empty else {"authorized": holder.authorized, "frozen": holder.frozen})
-
-    def is_distributor(self, currency: str, address: bytes) -> bool:
-        return self._read(distributor_key(currency, address)) is not None
-
-    def set_distributor(self, currency: str, address: bytes, licensed: bool) -> None:
-        self._write(distributor_key(currency, address), True if licensed else None)

@@ -8,6 +8,7 @@ Keyspaces (docs/protocol.md, "Storage"):
     m/genesis_hash      hash of the genesis the database was made from
     e/<evidence hash>   [height, index] of committed evidence      m/node/<name>  node records (safety state)
     y/<height:8 BE><index:4 BE>  a committed governance transaction (the governance history)
+    t/<height:8 BE>     the block's supply leaves (list of bytes: the leaves of its header's supply_root)
 
 A block and everything it changes go into one WriteBatch written with sync=True: after a crash at any
 instant, either the whole block is there or none of it.
@@ -29,7 +30,7 @@ from corridor.ledger.state import STATE_PREFIXES
 from corridor.ledger.state_root import StateHash
 from corridor.ledger.tx import is_governance
 
-CHAIN_PREFIXES = (b"e/", b"h/", b"k/", b"m/", b"r/", b"x/", b"y/")
+CHAIN_PREFIXES = (b"e/", b"h/", b"k/", b"m/", b"r/", b"t/", b"x/", b"y/")
 assert not set(CHAIN_PREFIXES) & set(STATE_PREFIXES), "state and chain records share one keyspace"
 _TIP = b"m/tip"
 _STATE_HASH = b"m/state_hash"
@@ -95,6 +96,7 @@ class Store:
             batch.put(_height_key(b"h/", header.height), block.to_bytes())
             batch.put(_height_key(b"r/", header.height), codec.encode_array_of_encoded(executed.receipt_leaves))
             batch.put(_height_key(b"k/", header.height), certificate)
+            batch.put(_height_key(b"t/", header.height), codec.encode(list(executed.supply_leaves)))
             for index, tx in enumerate(block.txs):
                 batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
                 if is_governance(tx.body):
@@ -111,6 +113,11 @@ class Store:
 
     def get_block_bytes(self, height: int) -> bytes | None:
         return self._db.get(_height_key(b"h/", height))
+
+    def get_supply_leaves(self, height: int) -> list[bytes] | None:
+        """The leaves of block `height`'s supply_root (reserves.py), or None for a block not committed."""
+        raw = self._db.get(_height_key(b"t/", height))
+        return None if raw is None else list(codec.decode(raw, _RECORD_BYTES_MAX))
 
     def get_certificate(self, height: int) -> bytes | None:
         return self._db.get(_height_key(b"k/", height))

@@ -100,12 +100,63 @@ def _check_name(value: Any) -> str | None:
     return None
 
 
+JURISDICTION_PATTERN = re.compile(r"[A-Z]{2}")  # always used with fullmatch; which codes exist: corridors.py
+
+
+def _check_jurisdiction(value: Any) -> str | None:
+    if type(value) is not str or not (value == "" or JURISDICTION_PATTERN.fullmatch(value)):
+        return "must be empty or two upper-case letters (an ISO 3166-1 alpha-2 code, or EU)"
+    return None
+
+
+def _check_corridor_side(value: Any) -> str | None:
+    if type(value) is not str or not (value == "*" or JURISDICTION_PATTERN.fullmatch(value)):
+        return 'must be two upper-case letters (an ISO 3166-1 alpha-2 code, or EU) or "*"'
+    return None
+
+
+LICENCE_SCOPES = ("distribute", "exchange")  # what a licence permits (ledger/licences.py); adding one changes the protocol
+
+
+def _check_licence_scope(value: Any) -> str | None:
+    if type(value) is not str or value not in LICENCE_SCOPES:
+        return f"must be one of {', '.join(LICENCE_SCOPES)}"
+    return None
+
+
+def _check_authority(value: Any) -> str | None:
+    if type(value) is not str or len(value) > limits.ORDER_AUTHORITY_CHARS_MAX or not value.isprintable():
+        return f"must be at most {limits.ORDER_AUTHORITY_CHARS_MAX} printable characters"
+    return None
+
+
+def _check_key_list(value: Any) -> str | None:
+    """A list of public keys (a seizure's approvers, a currency's compliance keys): sorted and distinct."""
+    if type(value) not in (list, tuple) or len(value) > limits.COMPLIANCE_KEYS_MAX:
+        return f"must be a list of at most {limits.COMPLIANCE_KEYS_MAX} public keys"
+    if any(type(key) is not bytes or len(key) != PUBLIC_KEY_BYTES for key in value):
+        return f"must hold public keys of {PUBLIC_KEY_BYTES} bytes"
+    if any(value[i] >= value[i + 1] for i in range(len(value) - 1)):
+        return "must be sorted and hold each key once"
+    return None
+
+
 def _identity(value: Any) -> Any:
     return value
 
 
 def _hex(value: bytes) -> str:
     return value.hex()
+
+
+def _hex_list(value: Any) -> list[str]:
+    return [item.hex() for item in value]
+
+
+def _keys_as_tuple(body: Any, name: str) -> None:
+    """Keep a key-list field a tuple (decoding gives a list), so bodies compare equal and stay immutable."""
+    if type(getattr(body, name)) is not tuple:
+        object.__setattr__(body, name, tuple(getattr(body, name)))
 
 
 FIELDS: dict[str, FieldKind] = {
@@ -147,6 +198,29 @@ FIELDS: dict[str, FieldKind] = {
     "validator_name": FieldKind(_check_name, _identity),
     "power": FieldKind(_int_between(0, limits.VALIDATOR_POWER_MAX), _identity),
     "effective_height": FieldKind(_int_between(1, limits.NONCE_MAX), _identity),
+    "redemption_id": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "payout_reference": FieldKind(_bytes_of(32), _hex),
+    "redemption_deadline_ms": FieldKind(_int_between(1, limits.REDEMPTION_DEADLINE_MS_MAX), _identity),
+    "reserve_as_of_ms": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "auditor": FieldKind(_bytes_of(ADDRESS_BYTES), format_address),
+    "reserve_max_age_ms": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "listed": FieldKind(_check_bool, _identity),
+    "order_authority": FieldKind(_check_authority, _identity),
+    "order_hash": FieldKind(_check_optional_hash, _hex),
+    "order_expiry_ms": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "approvers": FieldKind(_check_key_list, _hex_list),
+    "compliance_keys": FieldKind(_check_key_list, _hex_list),
+    "compliance_threshold": FieldKind(_int_between(0, limits.COMPLIANCE_KEYS_MAX), _identity),
+    "jurisdiction": FieldKind(_check_jurisdiction, _identity),  # corridors (corridors.py)
+    "from_jurisdiction": FieldKind(_check_corridor_side, _identity),
+    "to_jurisdiction": FieldKind(_check_corridor_side, _identity),
+    "travel_rule_always": FieldKind(_check_bool, _identity),
+    "payment_max_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
+    "window_max_minor": FieldKind(_int_between(0, limits.AMOUNT_MINOR_MAX), _identity),
+    "window_ms": FieldKind(_int_between(0, limits.CORRIDOR_WINDOW_MS_MAX), _identity),
+    "scope": FieldKind(_check_licence_scope, _identity),  # licences (licences.py)
+    "expires_at_ms": FieldKind(_int_between(0, limits.NONCE_MAX), _identity),
+    "required": FieldKind(_check_bool, _identity),
 }
 
 
@@ -189,7 +263,8 @@ class Burn:
 
 @dataclass(frozen=True, slots=True)
 class AttestReserve:
-    """The issuer records the reserve backing its currency and the hash of the auditor's report."""
+    """The currency's auditor records the reserve backing it as of `reserve_as_of_ms` (ms since 1970) and the
+    hash of its report. Minting is bounded by the latest attestation (see ledger/reserves.py)."""
 
     TYPE: ClassVar[str] = "attest_reserve"
     signer: bytes
@@ -197,6 +272,7 @@ class AttestReserve:
     currency: str
     reserve_minor: int
     report_hash: bytes
+    reserve_as_of_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,28 +289,47 @@ class SetAuthorization:
 
 @dataclass(frozen=True, slots=True)
 class SetFrozen:
-    """The issuer freezes (`enabled`) or unfreezes `account` for its currency; `reason_hash` names why."""
+    """The issuer freezes (`enabled`) or unfreezes `account` for its currency; `reason_hash` names why. A
+    freeze executes a lawful order, approved by the currency's compliance keys when it requires them
+    (ledger/orders.py); an unfreeze needs neither."""
 
     TYPE: ClassVar[str] = "set_frozen"
+    COSIGNER_FIELDS: ClassVar[tuple[str, ...]] = ("approvers",)
     signer: bytes
     nonce: int
     currency: str
     account: bytes
     enabled: bool
     reason_hash: bytes
+    order_authority: str = ""  # who issued the order ("US District Court SDNY", "OFAC", "HKMA")
+    order_hash: bytes = b""  # SHA-256 of the order document
+    order_expiry_ms: int = 0  # block time after which the order may not be executed (0: none stated)
+    approvers: tuple[bytes, ...] = ()  # compliance keys co-signing it, sorted
+
+    def __post_init__(self) -> None:
+        _keys_as_tuple(self, "approvers")
 
 
 @dataclass(frozen=True, slots=True)
 class Clawback:
-    """The issuer moves `amount_minor` of a frozen account's balance back to itself."""
+    """The issuer moves `amount_minor` of a frozen account's balance back to itself, executing a lawful
+    order (ledger/orders.py)."""
 
     TYPE: ClassVar[str] = "clawback"
+    COSIGNER_FIELDS: ClassVar[tuple[str, ...]] = ("approvers",)
     signer: bytes
     nonce: int
     currency: str
     account: bytes
     amount_minor: int
     reason_hash: bytes
+    order_authority: str = ""
+    order_hash: bytes = b""
+    order_expiry_ms: int = 0
+    approvers: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        _keys_as_tuple(self, "approvers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +345,9 @@ class SetPaused:
 
 @dataclass(frozen=True, slots=True)
 class SetDistributor:
-    """The issuer licenses (`enabled`) or revokes `account` as a distributor of its currency."""
+    """Legacy form of the licence registry (ledger/licences.py): the issuer grants `account` a distribute
+    licence of its currency with no jurisdiction and no expiry (`enabled`), or withdraws its distribute
+    licence. Prefer grant_licence and revoke_licence."""
 
     TYPE: ClassVar[str] = "set_distributor"
     signer: bytes
@@ -338,7 +435,9 @@ class Pay:
 
 @dataclass(frozen=True, slots=True)
 class GovRegisterCurrency:
-    """Consortium governance: register a new currency, its issuer and whether holders need authorising."""
+    """Consortium governance: register a new currency, its issuer, its reserve auditor (never the issuer),
+    whether holders need authorising, and how old its latest reserve attestation may be before minting
+    stops (`reserve_max_age_ms`, 0: never)."""
 
     TYPE: ClassVar[str] = "gov_register_currency"
     SIGNED_BY_VALIDATORS: ClassVar[bool] = True
@@ -348,6 +447,8 @@ class GovRegisterCurrency:
     decimals: int
     issuer: bytes
     holders_need_authorization: bool
+    auditor: bytes
+    reserve_max_age_ms: int = limits.RESERVE_MAX_AGE_MS_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,15 +478,231 @@ class GovSetValidator:
     effective_height: int
 
 
+@dataclass(frozen=True, slots=True)
+class GovSetAuditor:
+    """Consortium governance: name a currency's reserve auditor (never its issuer) and the maximum age of
+    its reserve attestation (`reserve_max_age_ms`, 0: never stale). See ledger/reserves.py."""
+
+    TYPE: ClassVar[str] = "gov_set_auditor"
+    SIGNED_BY_VALIDATORS: ClassVar[bool] = True
+    signer: bytes
+    nonce: int
+    currency: str
+    auditor: bytes
+    reserve_max_age_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class GovSetSanctioned:
+    """Consortium governance: put `account` on the consortium sanctions list (`listed`) or take it off;
+    `reason_hash` is the SHA-256 of the order or listing reference. See ledger/sanctions.py."""
+
+    TYPE: ClassVar[str] = "gov_set_sanctioned"
+    SIGNED_BY_VALIDATORS: ClassVar[bool] = True
+    signer: bytes
+    nonce: int
+    account: bytes
+    listed: bool
+    reason_hash: bytes
+    order_authority: str = ""  # a listing executes a lawful order (ledger/orders.py); a delisting needs none
+    order_hash: bytes = b""
+    order_expiry_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedBurn:
+    """The issuer destroys `amount_minor` of a frozen account's coins, executing a lawful order: supply
+    falls (ledger/orders.py)."""
+
+    TYPE: ClassVar[str] = "forced_burn"
+    COSIGNER_FIELDS: ClassVar[tuple[str, ...]] = ("approvers",)
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    amount_minor: int
+    reason_hash: bytes
+    order_authority: str = ""
+    order_hash: bytes = b""
+    order_expiry_ms: int = 0
+    approvers: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        _keys_as_tuple(self, "approvers")
+
+
+@dataclass(frozen=True, slots=True)
+class SetComplianceKeys:
+    """The issuer names its currency's compliance keys (sorted, at most COMPLIANCE_KEYS_MAX) and how many of
+    them must approve each seizure (0: none). While the current threshold is above 0, the current keys
+    approve the change too (ledger/orders.py)."""
+
+    TYPE: ClassVar[str] = "set_compliance_keys"
+    COSIGNER_FIELDS: ClassVar[tuple[str, ...]] = ("approvers",)
+    signer: bytes
+    nonce: int
+    currency: str
+    compliance_keys: tuple[bytes, ...]
+    compliance_threshold: int
+    approvers: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        _keys_as_tuple(self, "compliance_keys")
+        _keys_as_tuple(self, "approvers")
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemRequest:
+    """A holder (or, under distributors_only, a licensed distributor) asks the issuer to redeem
+    `amount_minor` of `currency`: the amount leaves its balance at once and stays locked in the request
+    until the issuer fulfils or rejects it, or the holder cancels it. See ledger/redemption.py."""
+
+    TYPE: ClassVar[str] = "redeem_request"
+    signer: bytes
+    nonce: int
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemFulfil:
+    """The issuer has paid a redemption out off chain: the locked amount is burned (supply falls) and
+    `payout_reference`, the SHA-256 of the payout's reference, is recorded."""
+
+    TYPE: ClassVar[str] = "redeem_fulfil"
+    signer: bytes
+    nonce: int
+    redemption_id: int
+    payout_reference: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemReject:
+    """The issuer refuses a redemption request; the locked amount returns to the requester."""
+
+    TYPE: ClassVar[str] = "redeem_reject"
+    signer: bytes
+    nonce: int
+    redemption_id: int
+    reason_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemCancel:
+    """The requester withdraws a redemption request the issuer has not acted on; the amount returns."""
+
+    TYPE: ClassVar[str] = "redeem_cancel"
+    signer: bytes
+    nonce: int
+    redemption_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetRedemptionDeadline:
+    """The issuer sets how long (ms of block time) it has to act on a redemption request of its currency."""
+
+    TYPE: ClassVar[str] = "set_redemption_deadline"
+    signer: bytes
+    nonce: int
+    currency: str
+    redemption_deadline_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetJurisdiction:
+    """The issuer records the jurisdiction of `account` for its currency: an ISO 3166-1 alpha-2 code or EU
+    ("" clears it). Corridor policies apply by it. See ledger/corridors.py."""
+
+    TYPE: ClassVar[str] = "set_jurisdiction"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    jurisdiction: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetCorridorPolicy:
+    """The issuer sets the policy of the corridor from `from_jurisdiction` to `to_jurisdiction` ("*": any) in
+    its currency: above `travel_rule_threshold_minor` (0: never), or on every payment with
+    `travel_rule_always`, a payment carries a travel-rule hash; none above `payment_max_minor` (0: no cap);
+    one sender's total within `window_ms` of block time at most `window_max_minor` (both 0: no window). With
+    every control off the policy is removed. See ledger/corridors.py."""
+
+    TYPE: ClassVar[str] = "set_corridor_policy"
+    signer: bytes
+    nonce: int
+    currency: str
+    from_jurisdiction: str
+    to_jurisdiction: str
+    travel_rule_threshold_minor: int
+    travel_rule_always: bool
+    payment_max_minor: int
+    window_max_minor: int
+    window_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class GrantLicence:
+    """The issuer grants `account` a licence of `scope` ("distribute", "exchange") in its currency, under the
+    regime of `jurisdiction` (an ISO 3166-1 alpha-2 code or EU), in force until the block time
+    `expires_at_ms` (0: no expiry). It replaces any licence of that scope the account had. See
+    ledger/licences.py."""
+
+    TYPE: ClassVar[str] = "grant_licence"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    scope: str
+    jurisdiction: str
+    expires_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeLicence:
+    """The issuer revokes `account`'s licence of `scope` in its currency, at once; `reason_hash` is the
+    SHA-256 of the reason, kept in the licence record."""
+
+    TYPE: ClassVar[str] = "revoke_licence"
+    signer: bytes
+    nonce: int
+    currency: str
+    account: bytes
+    scope: str
+    reason_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SetLicenceRequired:
+    """The issuer requires (`required`) licences of `scope` in its currency, or stops requiring them (for
+    "distribute" this is the currency's `distributors_only`)."""
+
+    TYPE: ClassVar[str] = "set_licence_required"
+    signer: bytes
+    nonce: int
+    currency: str
+    scope: str
+    required: bool
+
+
 TxBody = Union[
     Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy,
-    Swap, OfferCreate, OfferCancel, Pay, GovRegisterCurrency, GovSetIssuer, GovSetValidator,
+    Swap, OfferCreate, OfferCancel, Pay, GovRegisterCurrency, GovSetIssuer, GovSetValidator, GovSetAuditor, GovSetSanctioned,
+    RedeemRequest, RedeemFulfil, RedeemReject, RedeemCancel, SetRedemptionDeadline,
+    ForcedBurn, SetComplianceKeys,
+    SetJurisdiction, SetCorridorPolicy,
+    GrantLicence, RevokeLicence, SetLicenceRequired,
 ]
 TX_TYPES: dict[str, type] = {
     cls.TYPE: cls
     for cls in (
         Transfer, Mint, Burn, AttestReserve, SetAuthorization, SetFrozen, Clawback, SetPaused, SetDistributor, SetPolicy,
-        Swap, OfferCreate, OfferCancel, Pay, GovRegisterCurrency, GovSetIssuer, GovSetValidator,
+        Swap, OfferCreate, OfferCancel, Pay, GovRegisterCurrency, GovSetIssuer, GovSetValidator, GovSetAuditor, GovSetSanctioned,
+        RedeemRequest, RedeemFulfil, RedeemReject, RedeemCancel, SetRedemptionDeadline,
+        ForcedBurn, SetComplianceKeys,
+        SetJurisdiction, SetCorridorPolicy,
+        GrantLicence, RevokeLicence, SetLicenceRequired,
     )
 }
 
@@ -425,11 +742,28 @@ class SignedTx:
 
     def signers(self) -> tuple[bytes, ...]:
         """The public keys whose signatures this transaction carries, in order: the signer, then the
-        co-signers its type names (a swap's counterparty); for governance, the signing validators."""
+        co-signers its type names (a swap's counterparty, a seizure's approvers); for governance, the
+        signing validators."""
         if is_governance(self.body):
             return tuple(blob[:PUBLIC_KEY_BYTES] for blob in self.signatures)
-        cosigner_fields = getattr(type(self.body), "COSIGNER_FIELDS", ())
-        return (self.body.signer, *(getattr(self.body, name) for name in cosigner_fields))
+        return (self.body.signer, *cosigners_of(self.body))
+
+
+def cosigners_of(body: TxBody) -> tuple[bytes, ...]:
+    """The public keys besides the signer that sign `body`, in order: the keys its COSIGNER_FIELDS name
+    (a field holds one key, or a list of them: a seizure's approvers). Empty for governance, whose
+    validators are named by their signatures, not by the body."""
+    fields = getattr(type(body), "COSIGNER_FIELDS", ())
+    if not fields:
+        return ()
+    keys: list[bytes] = []
+    for name in fields:
+        value = getattr(body, name)
+        if type(value) is bytes:
+            keys.append(value)
+        else:
+            keys.extend(value)
+    return tuple(keys)
 
 
 def body_to_map(body: TxBody) -> dict[str, Any]:

@@ -18,7 +18,11 @@ from corridor.consensus.certificate import CommitCertificate
 from corridor.consensus.evidence import Equivocation
 from corridor.hashing import merkle_proof
 from corridor.keys import AddressError, format_address, parse_address
-from corridor.ledger import fx, governance
+from corridor.ledger import fx, governance, reserves, sanctions
+from corridor.ledger import redemption
+from corridor.ledger import corridors
+from corridor.ledger import orders
+from corridor.ledger import licences
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.block import Block, Receipt
 from corridor.ledger.refusals import Refusal
@@ -109,7 +113,7 @@ def value_to_json(value: Any) -> Any:
     return value
 
 
-ADDRESS_EVENT_FIELDS = frozenset({"from", "to", "account"})
+ADDRESS_EVENT_FIELDS = frozenset({"from", "to", "account", "auditor"})
 
 
 def event_to_json(event: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +134,7 @@ def receipt_to_json(receipt: Receipt) -> dict[str, Any]:
     }
 
 
-def currency_to_json(currency: Currency, distributors: list[bytes]) -> dict[str, Any]:
+def currency_to_json(currency: Currency, distributors: list[bytes], now_ms: int = 0) -> dict[str, Any]:
     return {
         "code": currency.code,
         "decimals": currency.decimals,
@@ -146,7 +150,9 @@ def currency_to_json(currency: Currency, distributors: list[bytes]) -> dict[str,
         "transfer_max_minor": currency.transfer_max_minor,
         "travel_rule_threshold_minor": currency.travel_rule_threshold_minor,
         "distributors_only": currency.distributors_only,
+        "redemption_deadline_ms": currency.redemption_deadline_ms,
         "distributors": [format_address(address) for address in distributors],
+        **reserves.reserve_view(currency, now_ms),  # auditor, attestation as-of time, age, stale flag, coverage
     }
 
 
@@ -369,6 +375,11 @@ async def get_account(request: web.Request) -> web.Response:
         code = key[len(holder_prefix) :].decode()
         holder = state.get_holder(address, code)
         holdings[code] = {"authorized": holder.authorized, "frozen": holder.frozen}
+    jurisdictions = corridors.jurisdictions_of(state, address)  # recorded by each currency's issuer (corridors.py)
+    for code, jurisdiction in jurisdictions.items():
+        if code in balances:
+            balances[code]["jurisdiction"] = jurisdiction
+    sanction = sanctions.get_sanction(state, address)
     return web.json_response(
         {
             "address": format_address(address),
@@ -377,6 +388,12 @@ async def get_account(request: web.Request) -> web.Response:
             "pending_txs": chain.mempool.pending_count(address),
             "balances": balances,
             "holder_status": holdings,
+            "jurisdictions": jurisdictions,
+            "redemptions_locked": redemption.locked_of(state, address),  # minor units by currency, in open requests
+            "sanctioned": sanction is not None,
+            "sanction": None if sanction is None else {"height": sanction.height, "reason_hash": sanction.reason_hash.hex()},
+            # every licence it holds, as in force at the node's clock (licences.py)
+            "licences": [licences.licence_to_json(found, licences_now_ms(chain)) for found in licences.licences_of_account(state, address)],
         }
     )
 
@@ -602,11 +619,205 @@ async def get_governance(request: web.Request) -> web.Response:
     return web.json_response({"next_nonce": governance.get_gov_nonce(chain.committed_state()), "history": history})
 
 
+async def get_sanctions(request: web.Request) -> web.Response:
+    """The consortium sanctions list: every listed account, the height its listing committed at and the
+    hash of the order behind it, ordered by address."""
+    chain = request.app[CHAIN]
+    listed = sanctions.sanctions_in(chain.committed_state())
+    return web.json_response({"height": chain.store.tip.height, "sanctions": [sanctions.sanction_to_json(s) for s in listed]})
+
+
+async def get_supply(request: web.Request) -> web.Response:
+    """Every currency's supply and attested reserve after block `height`, each with its Merkle audit path to
+    the header's supply_root (`?currency=USD`: that one only), for a check from the header alone."""
+    chain = request.app[CHAIN]
+    text = request.match_info["height"]
+    height = chain.store.tip.height if text == "latest" else int(text) if HEIGHT_PATTERN.fullmatch(text) else -1
+    if height < 0:
+        raise ApiError(400, "bad_height", "A height is a non-negative integer or 'latest'.")
+    block, leaves = chain.store.get_block(height), chain.store.get_supply_leaves(height)
+    if block is None or leaves is None:
+        raise ApiError(404, "unknown_block", f"There is no block at height {height}; the tip is {chain.store.tip.height}.")
+    only = request.query.get("currency")
+    decimals = {c.code: c.decimals for c in chain.currencies()}
+    if only is not None and only.upper() not in decimals:
+        raise ApiError(404, "unknown_currency", f"The chain has no currency {only.upper()}.")
+    return web.json_response(reserves.supply_document(block.header, leaves, decimals, only.upper() if only else None))
+
+
+REDEMPTION_STATUSES = ("open", "overdue", "all")
+REDEMPTIONS_LIMIT_DEFAULT = 100
+REDEMPTIONS_LIMIT_MAX = 1000
+
+
+def redemptions_now_ms(chain: Chain) -> int:
+    """The time overdue redemptions are judged at: the node's clock, never before the last block's time.
+    Blocks are made only when transactions wait, so an idle chain's last block time would hide a deadline."""
+    return max(chain.clock_ms(), chain.store.tip.time_ms)
+
+
+async def get_redemptions(request: web.Request) -> web.Response:
+    """Redemption requests (ledger/redemption.py): `status` open (not yet acted on; the default), overdue
+    (open and past their deadline now) or all; `currency` and `account` filter; open ones oldest first,
+    `all` newest first; at most `limit`, with the `total` that matched and each currency's open `summary`."""
+    chain = request.app[CHAIN]
+    state = chain.committed_state()
+    status = request.query.get("status", "open")
+    if status not in REDEMPTION_STATUSES:
+        raise ApiError(400, "bad_status", "status is open, overdue or all.")
+    code = request.query.get("currency", "").upper() or None
+    if code is not None and state.get_currency(code) is None:
+        raise ApiError(404, "unknown_currency", f"The chain has no currency {code}.")
+    account = None
+    if "account" in request.query:
+        try:
+            account = parse_address(request.query["account"])
+        except AddressError as exc:
+            raise ApiError(400, "bad_address", str(exc)) from exc
+    limit_text = request.query.get("limit", str(REDEMPTIONS_LIMIT_DEFAULT))
+    if not HEIGHT_PATTERN.fullmatch(limit_text) or not 1 <= int(limit_text) <= REDEMPTIONS_LIMIT_MAX:
+        raise ApiError(400, "bad_limit", f"limit is an integer from 1 to {REDEMPTIONS_LIMIT_MAX}.")
+    now_ms = redemptions_now_ms(chain)
+    if status == "all":
+        found = [r for r in redemption.all_redemptions(state) if account in (None, r.requester) and code in (None, r.currency)]
+        found.reverse()
+    else:
+        walk = redemption.open_redemptions_of(state, account) if account is not None else redemption.open_redemptions(state, code)
+        found = sorted((r for r in walk if code in (None, r.currency) and (status == "open" or r.overdue(now_ms))), key=lambda r: r.id)
+    decimals = {c.code: c.decimals for c in chain.currencies()}
+    summary = {
+        currency: {"open": s.open, "overdue": s.overdue, "locked_minor": s.locked_minor, "oldest_overdue_age_ms": s.oldest_overdue_age_ms}
+        for currency, s in sorted(redemption.open_summary(state, now_ms).items()) if code in (None, currency)
+    }
+    return web.json_response({
+        "height": chain.store.tip.height,
+        "now_ms": now_ms,
+        "status": status,
+        "total": len(found),
+        "summary": summary,
+        "redemptions": [redemption.redemption_to_json(r, decimals[r.currency], now_ms) for r in found[: int(limit_text)]],
+    })
+
+
+async def get_redemption(request: web.Request) -> web.Response:
+    """One redemption request, open or closed, with whether it is overdue now."""
+    chain = request.app[CHAIN]
+    text = request.match_info["id"]
+    if not HEIGHT_PATTERN.fullmatch(text):
+        raise ApiError(400, "bad_redemption_id", "A redemption id is a non-negative integer.")
+    state = chain.committed_state()
+    found = redemption.get_redemption(state, int(text))
+    if found is None:
+        raise ApiError(404, Refusal.UNKNOWN_REDEMPTION.code, Refusal.UNKNOWN_REDEMPTION.sentence)
+    currency = state.get_currency(found.currency)
+    assert currency is not None
+    now_ms = redemptions_now_ms(chain)
+    return web.json_response({"height": chain.store.tip.height, "now_ms": now_ms,
+                              **redemption.redemption_to_json(found, currency.decimals, now_ms)})
+
+
+async def get_corridors(request: web.Request) -> web.Response:
+    """A currency's corridor policies (ledger/corridors.py), "*" sides first, then by jurisdiction; with
+    `?account=`, that account's jurisdiction in the currency and, per corridor with a window, what it has
+    paid through it as the chain would count it now (`now_ms`: the node's clock, never before the last block)."""
+    chain = request.app[CHAIN]
+    state = chain.committed_state()
+    code = request.match_info["code"].upper()
+    currency = state.get_currency(code)
+    if currency is None:
+        raise ApiError(404, "unknown_currency", f"The chain has no currency {code}.")
+    account = None
+    if "account" in request.query:
+        try:
+            account = parse_address(request.query["account"])
+        except AddressError as exc:
+            raise ApiError(400, "bad_address", str(exc)) from exc
+    now_ms = max(chain.clock_ms(), chain.store.tip.time_ms)
+    policies = []
+    for policy in corridors.policies_of(state, code):
+        entry = corridors.policy_to_json(policy, currency.decimals)
+        if account is not None:
+            entry["account_window"] = corridors.account_window_json(state, policy, account, now_ms, currency.decimals)
+        policies.append(entry)
+    document: dict[str, Any] = {"currency": code, "height": chain.store.tip.height, "corridors": policies}
+    if account is not None:
+        document.update(account=format_address(account), jurisdiction=corridors.jurisdiction_of(state, account, code) or None,
+                        now_ms=now_ms)
+    return web.json_response(document)
+
+
+LICENCES_LIMIT_MAX = 1000
+
+
+def licences_now_ms(chain: Chain) -> int:
+    """The time licences are judged at in queries: the node's clock, never before the last block's time (what
+    a transaction proposed now would meet)."""
+    return max(chain.clock_ms(), chain.store.tip.time_ms)
+
+
+async def get_licences(request: web.Request) -> web.Response:
+    """The licence registry (ledger/licences.py): every licence, or those of one `currency` and/or one
+    `account`, by currency, account and scope, each with its status at `now_ms` (active, expired, revoked);
+    at most `limit` (default and most: 1000) with the `total` that matched; with `currency`, the scopes it
+    requires (`licences_required`)."""
+    chain = request.app[CHAIN]
+    state = chain.committed_state()
+    code = request.query.get("currency", "").upper() or None
+    currency = None
+    if code is not None:
+        currency = state.get_currency(code)
+        if currency is None:
+            raise ApiError(404, "unknown_currency", f"The chain has no currency {code}.")
+    account = None
+    if request.query.get("account"):
+        try:
+            account = parse_address(request.query["account"])
+        except AddressError as exc:
+            raise ApiError(400, "bad_address", str(exc)) from exc
+    limit_text = request.query.get("limit", str(LICENCES_LIMIT_MAX))
+    if not HEIGHT_PATTERN.fullmatch(limit_text) or not 1 <= int(limit_text) <= LICENCES_LIMIT_MAX:
+        raise ApiError(400, "bad_limit", f"limit is an integer from 1 to {LICENCES_LIMIT_MAX}.")
+    if account is not None:
+        found = [item for item in licences.licences_of_account(state, account) if code in (None, item.currency)]
+    elif code is not None:
+        found = list(licences.licences_of_currency(state, code))
+    else:
+        found = list(licences.all_licences(state))
+    now_ms = licences_now_ms(chain)
+    document: dict[str, Any] = {"height": chain.store.tip.height, "now_ms": now_ms, "total": len(found),
+                                "licences": [licences.licence_to_json(item, now_ms) for item in found[: int(limit_text)]]}
+    if currency is not None:
+        document.update(currency=currency.code, **licences.required_view(state, currency))
+    if account is not None:
+        document["account"] = format_address(account)
+    return web.json_response(document)
+
+
 async def get_currencies(request: web.Request) -> web.Response:
     chain = request.app[CHAIN]
+    now_ms = max(chain.clock_ms(), chain.store.tip.time_ms)  # what a mint proposed now would meet
+    state = chain.committed_state()
     return web.json_response(
-        {"currencies": [currency_to_json(c, chain.distributors(c.code)) for c in chain.currencies()]}
+        {"currencies": [{**currency_to_json(c, chain.distributors(c.code, now_ms), now_ms),
+                         **orders.compliance_view(orders.get_compliance(state, c.code)),  # compliance keys (orders.py)
+                         **licences.required_view(state, c)}  # the scopes it requires licences of (licences.py)
+                        for c in chain.currencies()]}
     )
+
+
+async def get_currency(request: web.Request) -> web.Response:
+    """One currency as GET /v1/currencies lists it: supply, reserve, policy, and the compliance keys and
+    threshold its seizures need (ledger/orders.py)."""
+    chain = request.app[CHAIN]
+    code = request.match_info["code"].upper()
+    state = chain.committed_state()
+    currency = state.get_currency(code)
+    if currency is None:
+        raise ApiError(404, "unknown_currency", f"The chain has no currency {code}.")
+    now_ms = max(chain.clock_ms(), chain.store.tip.time_ms)
+    return web.json_response({"height": chain.store.tip.height, **currency_to_json(currency, chain.distributors(code, now_ms), now_ms),
+                              **orders.compliance_view(orders.get_compliance(state, code)),
+                              **licences.required_view(state, currency)})
 
 
 async def get_status(request: web.Request) -> web.Response:
@@ -686,6 +897,13 @@ def make_app(chain: Chain, runner: Runner, config: NodeConfig) -> web.Applicatio
     app.router.add_get("/v1/governance", get_governance)
     app.router.add_get("/v1/accounts/{address}/offers", get_account_offers)
     app.router.add_get("/v1/currencies", get_currencies)
+    app.router.add_get("/v1/currencies/{code}/corridors", get_corridors)
+    app.router.add_get("/v1/currencies/{code}", get_currency)
+    app.router.add_get("/v1/redemptions", get_redemptions)
+    app.router.add_get("/v1/redemptions/{id}", get_redemption)
+    app.router.add_get("/v1/supply/{height}", get_supply)
+    app.router.add_get("/v1/sanctions", get_sanctions)
+    app.router.add_get("/v1/licences", get_licences)
     app.router.add_get("/v1/status", get_status)
     app.router.add_get("/", get_static)  # the explorer page and its files (node/static/)
     app.router.add_get("/explorer", get_static)

@@ -12,7 +12,7 @@ from typing import Callable
 
 from corridor.consensus.certificate import CommitCertificate
 from corridor.consensus.validators import Validator, ValidatorSet
-from corridor.ledger import governance
+from corridor.ledger import governance, licences
 from corridor.ledger import limits as ledger_limits
 from corridor.ledger.block import Block, ExecutedBlock, InvalidBlock, LeftOut, Receipt, build_block, execute_block
 from corridor.ledger.refusals import Refusal
@@ -195,10 +195,9 @@ class Chain:
         """The validators that sign the next block, as the committed state says."""
         return ValidatorSet([Validator(name, key, power) for key, name, power in governance.validators_in(self.committed_state())])
 
-    def distributors(self, code: str) -> list[bytes]:
-        """The licensed distributors of a currency, by address."""
-        prefix = b"d/" + code.encode() + b"/"
-        return [key[len(prefix) :] for key, _ in self.store.iterate(prefix)]
+    def distributors(self, code: str, now_ms: int) -> list[bytes]:
+        """The accounts holding a distribute licence of a currency in force at `now_ms`, by address."""
+        return licences.distributors_of(self.committed_state(), code, now_ms)
 
     def certificate_at(self, height: int) -> CommitCertificate:
         raw = self.store.get_certificate(height)

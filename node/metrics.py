@@ -36,6 +36,7 @@ from prometheus_client.utils import floatToGoString
 
 from corridor import keys
 from corridor.keys import address_of, format_address
+from corridor.ledger import redemption
 
 if TYPE_CHECKING:
     from corridor.consensus.certificate import CommitCertificate
@@ -206,8 +207,27 @@ class NodeMetrics:
         verifications.add_metric(["valid"], attempted - failed)
         verifications.add_metric(["invalid"], failed)
         yield verifications
+        yield from self._collect_redemptions()
         if runner is not None:
             yield from self._collect_runner(runner)
+
+    def _collect_redemptions(self) -> Iterator[Metric]:
+        """Per currency: open and overdue redemption requests and the age of the oldest overdue one, worked
+        out at scrape time from the open-request index alone (one small entry per open request), at the
+        node's clock (never before the last block's time), as GET /v1/redemptions judges overdue."""
+        chain = self._chain
+        now_ms = max(chain.clock_ms(), chain.store.tip.time_ms)
+        summaries = redemption.open_summary(chain.committed_state(), now_ms)
+        families = (
+            (GaugeMetricFamily(PREFIX + "redemptions_open", "Redemption requests the issuer has not yet fulfilled or rejected (overdue ones included), by currency.", labels=["currency"]), "open", 1),
+            (GaugeMetricFamily(PREFIX + "redemptions_overdue", "Open redemption requests past their deadline, by currency.", labels=["currency"]), "overdue", 1),
+            (GaugeMetricFamily(PREFIX + "redemption_oldest_overdue_age_seconds", "Age (since it was requested) of the oldest overdue redemption request, by currency; 0 when none is overdue.", labels=["currency"]), "oldest_overdue_age_ms", 1000),
+        )
+        codes = sorted({currency.code for currency in chain.currencies()} | set(summaries))
+        for family, field, divisor in families:
+            for code in codes:
+                family.add_metric([code], getattr(summaries.get(code, redemption.OpenSummary()), field) / divisor)
+            yield family
 
     def _collect_runner(self, runner: Runner) -> Iterator[Metric]:
         transport = runner.transport

@@ -1,4 +1,5 @@
-"""Generate a local network: a node home per validator, issuer keys, funded demo accounts, one genesis."""
+"""Generate a local network: a node home per validator, issuer and reserve-auditor keys, funded demo
+accounts, one genesis."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,11 @@ class Network:
     nodes: list[dict[str, str]]
     issuers: dict[str, str]
     accounts: list[str]
+    auditors: dict[str, str] = field(default_factory=dict)  # currency -> key file of its reserve auditor
 
     def to_json(self) -> dict[str, Any]:
-        return {"chain_id": self.chain_id, "nodes": self.nodes, "issuers": self.issuers, "accounts": self.accounts}
+        return {"chain_id": self.chain_id, "nodes": self.nodes, "issuers": self.issuers, "auditors": self.auditors,
+                "accounts": self.accounts}
 
 
 def api_port(base_port: int, index: int) -> int:
@@ -76,18 +79,24 @@ def create_testnet(out: Path, validators: int, currencies: list[str], base_port:
         validator_entries.append({"name": config.moniker, "public_key": node_key.public_key.hex(), "power": 10})
         configs.append(config)
     issuers: dict[str, str] = {}
+    auditors: dict[str, str] = {}
     currency_entries = []
     for code in currencies:
         issuer = KeyPair.generate()
         path = keys_dir / f"issuer-{code}.json"
         save_key(issuer, path)
         issuers[code] = str(path)
+        auditor = KeyPair.generate()  # only the auditor attests the reserve the issuer mints against
+        auditor_path = keys_dir / f"auditor-{code}.json"
+        save_key(auditor, auditor_path)
+        auditors[code] = str(auditor_path)
         decimals = DECIMALS.get(code, DEFAULT_DECIMALS)
         currency_entries.append(
             {
                 "code": code,
                 "decimals": decimals,
                 "issuer": issuer.address_text,
+                "auditor": auditor.address_text,
                 "reserve_minor": INITIAL_RESERVE_MAJOR * 10**decimals,
                 "reserve_report_hash": sha256(f"genesis reserve report {code}".encode()).hex(),
             }
@@ -117,6 +126,7 @@ def create_testnet(out: Path, validators: int, currencies: list[str], base_port:
         nodes=[{"home": str(c.home), "api": c.api_url, "p2p": f"{c.p2p_host}:{c.p2p_port}"} for c in configs],
         issuers=issuers,
         accounts=accounts,
+        auditors=auditors,
     )
     (out / NETWORK_FILE).write_text(json.dumps(network.to_json(), indent=2) + "\n")
     return network
@@ -125,4 +135,4 @@ def create_testnet(out: Path, validators: int, currencies: list[str], base_port:
 def load_network(out: Path) -> Network:
     """Read the description `create_testnet` left in `out`."""
     document = json.loads((out / NETWORK_FILE).read_text())
-    return Network(document["chain_id"], document["nodes"], document["issuers"], document["accounts"])
+    return Network(document["chain_id"], document["nodes"], document["issuers"], document["accounts"], document.get("auditors", {}))

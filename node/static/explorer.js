@@ -21,8 +21,12 @@
   const RETRY_MAX_MS = 15000;
 
   const CURRENCY_KINDS = new Set(["mint", "burn", "reserve_attested", "paused", "resumed", "policy_set",
-    "distributor_licensed", "distributor_revoked", "currency_registered", "issuer_changed"]);
+    "distributor_licensed", "distributor_revoked", "currency_registered", "issuer_changed", "auditor_changed",
+    "licence_granted", "licence_revoked", "licence_required_set"]);
   const BOOK_KINDS = new Set(["offer_filled", "offer_removed", "offer_placed"]);
+  const REDEMPTION_KINDS = new Set(["redemption_requested", "redemption_fulfilled", "redemption_rejected",
+    "redemption_cancelled", "redemption_deadline_set"]);
+  const REDEMPTIONS_EVERY_MS = 10000;
 
   const state = {
     status: null,
@@ -33,6 +37,8 @@
     txs: [], // receipt events (with tx_type and sender), in commit order
     txKeys: new Set(),
     currencies: new Map(), // code -> currency from /v1/currencies
+    sanctions: null, // the consortium sanctions list from /v1/sanctions (null until read)
+    corridors: new Map(), // code -> the currency's corridor policies from /v1/currencies/{code}/corridors
     validators: [],
     scheduled: [],
     lastSigned: new Map(), // validator public key -> highest height seen in a certificate
@@ -221,7 +227,12 @@
       case "burn":
         return ["burned ", amount(e.amount_minor, e.currency), " from ", addressLink(e.from)];
       case "reserve_attested":
-        return [`${e.currency} reserve attested: `, amount(e.reserve_minor, e.currency), " (report ", hexText(e.report_hash), ")"];
+        return [`${e.currency} reserve attested: `, amount(e.reserve_minor, e.currency),
+          e.reserve_as_of_ms !== undefined ? ` as of ${new Date(Number(e.reserve_as_of_ms)).toISOString()}` : "",
+          e.account ? [" by the auditor ", addressLink(e.account)] : "", " (report ", hexText(e.report_hash), ")"];
+      case "auditor_changed":
+        return [`${e.currency} reserve auditor is now `, addressLink(e.account), "; an attestation goes stale after ",
+          toBig(e.reserve_max_age_ms) > 0n ? durationText(Number(e.reserve_max_age_ms)) : "never"];
       case "authorized":
         return [addressLink(e.account), ` authorised to hold ${e.currency}`];
       case "deauthorized":
@@ -232,6 +243,14 @@
         return [addressLink(e.account), ` unfrozen in ${e.currency}`];
       case "clawback":
         return [amount(e.amount_minor, e.currency), " clawed back from ", addressLink(e.from), " to ", addressLink(e.to)];
+      case "forced_burn":
+        return [amount(e.amount_minor, e.currency), " of ", addressLink(e.from), " destroyed by its issuer (forced burn)"];
+      case "lawful_order":
+        return lawfulOrder(e);
+      case "compliance_keys_set":
+        return [`${e.currency} compliance keys: `, toBig(e.compliance_threshold) > 0n
+          ? `${e.compliance_threshold} of ${e.compliance_keys.length} approve each seizure` : `${e.compliance_keys.length} named, none required`,
+          " ", h("span", { class: "mono muted", title: e.compliance_keys.join("\n") }, e.compliance_keys.map((k) => shortHex(k, 6, 4)).join(", "))];
       case "paused":
         return [`${e.currency} paused`];
       case "resumed":
@@ -240,6 +259,13 @@
         return [addressLink(e.account), ` licensed to distribute ${e.currency}`];
       case "distributor_revoked":
         return [addressLink(e.account), `'s ${e.currency} distribution licence revoked`];
+      case "licence_granted":
+        return [addressLink(e.account), ` licensed to ${e.scope} ${e.currency}`, e.jurisdiction ? ` under ${e.jurisdiction}` : "",
+          toBig(e.expires_at_ms) > 0n ? [" until ", dateTimeText(e.expires_at_ms)] : ", no expiry"];
+      case "licence_revoked":
+        return [addressLink(e.account), `'s ${e.currency} ${e.scope} licence revoked (reason `, hexText(e.reason_hash), ")"];
+      case "licence_required_set":
+        return [`${e.currency} ${e.required ? "requires" : "no longer requires"} ${e.scope} licences`];
       case "policy_set":
         return [`${e.currency} policy: payment cap `,
           toBig(e.transfer_max_minor) === 0n ? "none" : amountText(e.transfer_max_minor, e.currency),
@@ -264,9 +290,34 @@
           amount(e.sent_minor, e.sent_currency), e.via ? ` via ${e.via}` : ""];
       case "currency_registered":
         return [`currency ${e.currency} registered (${e.decimals} decimals), issuer `, addressLink(e.account),
-          e.holders_need_authorization ? ", allow-list" : ""];
+          e.auditor ? [", reserve auditor ", addressLink(e.auditor)] : "", e.holders_need_authorization ? ", allow-list" : ""];
       case "issuer_changed":
         return [`${e.currency} issuer is now `, addressLink(e.account)];
+      case "sanctioned":
+        return [addressLink(e.account), " put on the consortium sanctions list (order ", hexText(e.reason_hash), ")",
+          toBig(e.offers_removed) > 0n ? `, ${e.offers_removed} resting offer(s) cancelled` : "",
+          e.offers_remaining ? ", more offers left for the book to remove" : ""];
+      case "unsanctioned":
+        return [addressLink(e.account), " taken off the consortium sanctions list (order ", hexText(e.reason_hash), ")"];
+      case "redemption_requested":
+        return [addressLink(e.account), " asked to redeem ", amount(e.amount_minor, e.currency), ` (request #${e.redemption_id}, deadline `,
+          dateTimeText(e.deadline_ms), ")"];
+      case "redemption_fulfilled":
+        return [`redemption #${e.redemption_id}: `, amount(e.amount_minor, e.currency), " paid out to ", addressLink(e.account),
+          " and burned (payout ", hexText(e.payout_reference), ")", e.late ? [" ", h("span", { class: "badge bad" }, "late")] : ""];
+      case "redemption_rejected":
+        return [`redemption #${e.redemption_id} of `, addressLink(e.account), " rejected, ", amount(e.amount_minor, e.currency),
+          " returned (reason ", hexText(e.reason_hash), ")", e.late ? [" ", h("span", { class: "badge bad" }, "late")] : ""];
+      case "redemption_cancelled":
+        return [`redemption #${e.redemption_id} cancelled by `, addressLink(e.account), ", ", amount(e.amount_minor, e.currency), " returned"];
+      case "jurisdiction_set":
+        return [addressLink(e.account), e.jurisdiction ? `'s jurisdiction for ${e.currency}: ${e.jurisdiction}`
+          : `'s jurisdiction for ${e.currency} cleared`];
+      case "corridor_policy_set":
+        return [`${e.currency} corridor ${e.from_jurisdiction} → ${e.to_jurisdiction}: `,
+          e.removed ? "policy removed" : corridorText(e, e.currency)];
+      case "redemption_deadline_set":
+        return [`${e.currency} redemption deadline set to `, durationText(Number(e.redemption_deadline_ms))];
       case "validator_change_scheduled":
         return [`validator ${e.validator_name} `, hexText(e.validator_key), ` gets power ${e.power} from height `,
           heightLink(e.effective_height)];
@@ -275,6 +326,17 @@
         return [h("span", { class: "badge" }, String(kind)), " ", h("span", { class: "mono" }, prettyJSON(rest))];
       }
     }
+  }
+
+  // The order behind a seizure (ledger/orders.py): who issued it, its document's hash, its expiry, who approved.
+  function lawfulOrder(e) {
+    const approval = e.approved_by === "governance" ? "approved by governance"
+      : e.approved_by === "compliance_keys" ? `approved by ${e.approvers.length} compliance key(s) of ${e.approvals_required} required`
+        : "issuer's signature (no approvals required)";
+    return [h("span", { class: "badge warn lawful-order" }, "lawful order"), ` ${e.action.replace("_", " ")} of `, addressLink(e.account),
+      e.currency ? ` in ${e.currency}` : "", " by order of ", h("strong", { class: "order-authority" }, e.authority),
+      " (document ", hexText(e.order_hash), "; ", toBig(e.order_expiry_ms) > 0n ? ["expires ", dateTimeText(e.order_expiry_ms)] : "no expiry",
+      "; ", h("span", { class: "order-approval", title: (e.approvers || []).join("\n") }, approval), ")"];
   }
 
   function eventList(events) {
@@ -422,7 +484,124 @@
     renderCurrencies();
     renderBookPairs();
     scheduleRender();
+    refreshCorridors();
   });
+
+  // Each currency's corridor policies (GET /v1/currencies/{code}/corridors), shown in the currencies card.
+  const refreshCorridors = serialized(async () => {
+    try {
+      const codes = [...state.currencies.keys()];
+      const answers = await Promise.all(codes.map((code) => api(`/v1/currencies/${encodeURIComponent(code)}/corridors`)));
+      state.corridors = new Map(answers.map((answer) => [answer.currency, answer.corridors]));
+      clearError("Corridors");
+    } catch (exc) {
+      reportError("Corridors", exc);
+      return;
+    }
+    renderCurrencies();
+  });
+
+  // A currency's corridor policies, as a row of their own under the currency's row (none: no row).
+  function corridorRow(c, corridors) {
+    if (!corridors.length) return null;
+    return h("tr", { class: "corridor-row", "data-corridors": c.code },
+      h("td", { colspan: 7 }, h("ul", { class: "corridors", title: "corridor policies (docs/compliance.md section 3)" },
+        h("li", { class: "muted" }, `${c.code} corridors (sender's jurisdiction → recipient's):`),
+        corridors.map((p) => h("li", { "data-corridor": `${p.from_jurisdiction}-${p.to_jurisdiction}` },
+          h("span", { class: "badge" }, `${p.from_jurisdiction} → ${p.to_jurisdiction}`), " ", corridorText(p, c.code))))));
+  }
+
+  // One corridor's controls, from a policy or a corridor_policy_set event: "travel rule > 1,000.00 USD · ...".
+  function corridorText(p, code) {
+    const parts = [];
+    if (p.travel_rule_always) parts.push("travel rule on every payment");
+    else if (toBig(p.travel_rule_threshold_minor) > 0n) parts.push(`travel rule > ${amountText(p.travel_rule_threshold_minor, code)}`);
+    if (toBig(p.payment_max_minor) > 0n) parts.push(`max ${amountText(p.payment_max_minor, code)} per payment`);
+    if (toBig(p.window_max_minor) > 0n) {
+      parts.push(`max ${amountText(p.window_max_minor, code)} per sender per ${durationText(Number(p.window_ms))}`);
+    }
+    return parts.join(" · ") || "no controls";
+  }
+
+  // The consortium sanctions list (GET /v1/sanctions), in a card of its own that this script adds before the book.
+  const refreshSanctions = serialized(async () => {
+    try {
+      state.sanctions = (await api("/v1/sanctions")).sanctions;
+      clearError("Sanctions");
+    } catch (exc) {
+      reportError("Sanctions", exc);
+      return;
+    }
+    renderSanctions();
+  });
+
+  function renderSanctions() {
+    let card = $("sanctions");
+    if (!card) {
+      card = h("section", { class: "card", id: "sanctions" }, h("h2", {}, "Consortium sanctions list"), h("div", { id: "sanctions-body" }));
+      $("book").before(card);
+    }
+    const listed = state.sanctions || [];
+    fill($("sanctions-body"), listed.length
+      ? h("table", { class: "table" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Account"), h("th", { class: "num" }, "Listed at"), h("th", {}, "Order (SHA-256)"))),
+        h("tbody", {}, listed.map((s) => h("tr", { "data-account": s.account },
+          h("td", {}, addressLink(s.account), " ", h("span", { class: "badge bad" }, "sanctioned")),
+          h("td", { class: "num" }, heightLink(s.height)),
+          h("td", {}, hexText(s.reason_hash))))))
+      : h("p", { class: "note" }, "No account is listed."),
+    h("p", { class: "note" }, "Listed by governance (more than 2/3 of the voting power): these accounts can neither send nor receive any currency, nor trade."));
+  }
+
+  // Open redemption requests (GET /v1/redemptions), in a card of its own that this script adds before the book:
+  // overdue ones (open past their deadline) first and highlighted, with their age. Overdue is judged at the
+  // node's clock as the API reports it (now_ms), advanced by the time since the answer came.
+  const redemptions = { answer: null, fetchedAt: 0 };
+  window.corridorExplorer.redemptions = redemptions;
+
+  const refreshRedemptions = serialized(async () => {
+    try {
+      redemptions.answer = await api("/v1/redemptions?status=open&limit=50");
+      redemptions.fetchedAt = Date.now();
+      clearError("Redemptions");
+    } catch (exc) {
+      reportError("Redemptions", exc);
+      return;
+    }
+    renderRedemptions();
+  });
+
+  function renderRedemptions() {
+    let card = $("redemptions");
+    if (!card) {
+      card = h("section", { class: "card", id: "redemptions" }, h("h2", {}, "Open redemptions"),
+        h("p", { class: "note", id: "redemptions-summary" }), h("div", { id: "redemptions-body" }));
+      $("book").before(card);
+    }
+    const answer = redemptions.answer;
+    if (!answer) return;
+    const now = Number(answer.now_ms) + (Date.now() - redemptions.fetchedAt);
+    const items = answer.redemptions.map((r) => ({ ...r, overdueNow: now > Number(r.deadline_ms) }));
+    items.sort((a, b) => (b.overdueNow - a.overdueNow) || (Number(a.deadline_ms) - Number(b.deadline_ms)));
+    const summary = Object.entries(answer.summary).map(([code, s]) => `${code}: ${s.open} open, ${s.overdue} overdue`);
+    setText("redemptions-summary", summary.length
+      ? `${summary.join(" · ")}${answer.total > answer.redemptions.length ? ` (the oldest ${answer.redemptions.length} shown)` : ""}`
+      : "No open redemption requests.");
+    fill($("redemptions-body"), items.length
+      ? h("table", { class: "table" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Request"), h("th", {}, "Requester"), h("th", { class: "num" }, "Amount"),
+          h("th", {}, "Age"), h("th", {}, "Deadline"))),
+        h("tbody", {}, items.map((r) => h("tr", { class: r.overdueNow ? "overdue" : null, "data-redemption": r.id,
+          "data-overdue": r.overdueNow ? "true" : "false" },
+          h("td", {}, `#${r.id} `, r.overdueNow ? h("span", { class: "badge bad" }, "overdue") : h("span", { class: "badge warn" }, "open")),
+          h("td", {}, addressLink(r.requester)),
+          h("td", { class: "num" }, amountText(r.amount_minor, r.currency)),
+          h("td", { class: "age" }, durationText(Math.max(0, now - Number(r.requested_time_ms))), " (height ", heightLink(r.requested_height), ")"),
+          h("td", { class: "deadline" }, r.overdueNow ? `overdue by ${durationText(now - Number(r.deadline_ms))}`
+            : `in ${durationText(Number(r.deadline_ms) - now)}`, " · ", dateTimeText(r.deadline_ms))))))
+      : null,
+    );
+  }
 
   // The signers of recent commit certificates, for "last signed": the newest block's, or while the chain is
   // busy, that of the block with the fewest transactions among the newest few (to keep the page light).
@@ -506,6 +685,10 @@
       followPair();
     }
     if (kinds.has("validator_change_scheduled")) soon("validators", refreshValidators);
+    if ([...kinds].some((k) => REDEMPTION_KINDS.has(k))) soon("redemptions", refreshRedemptions);
+    if (kinds.has("redemption_fulfilled") || kinds.has("redemption_deadline_set")) soon("currencies", refreshCurrencies);
+    if (kinds.has("sanctioned") || kinds.has("unsanctioned")) soon("sanctions", refreshSanctions);
+    if (kinds.has("corridor_policy_set")) soon("corridors", refreshCorridors);
     const view = state.view;
     if (view && view.kind === "account" && touches(receipt, view.key)) soon("view", refreshView, 200);
     scheduleRender();
@@ -665,6 +848,22 @@
     fill(scheduled, "Scheduled: ", state.scheduled.map((s, i) => [i ? "; " : "", `${s.name} → power ${s.power} from height `, heightLink(s.effective_height)]));
   }
 
+  // The latest reserve attestation: where it was recorded, how old its figure is (this page's clock), the
+  // auditor who signed it, and a "stale" badge (the node's verdict) once minting is stopped until the
+  // auditor attests again.
+  function reserveAttestation(c) {
+    const recorded = c.reserve_height ? ["height ", heightLink(c.reserve_height)] : "genesis";
+    if (c.reserve_as_of_ms === undefined) return recorded;
+    const maxAge = toBig(c.reserve_max_age_ms);
+    const limit = maxAge > 0n ? `goes stale after ${durationText(Number(maxAge))}` : "never goes stale";
+    const age = h("span", { class: "reserve-age", title: `as of ${new Date(Number(c.reserve_as_of_ms)).toISOString()}; ${limit}` },
+      ageText(Math.max(0, Date.now() - Number(c.reserve_as_of_ms))));
+    const stale = c.reserve_stale
+      ? h("span", { class: "badge bad reserve-stale", title: "minting is refused (reserve_attestation_stale) until the auditor attests again" }, "stale")
+      : h("span", { class: "badge ok reserve-stale" }, "fresh");
+    return [recorded, " · ", age, " ", stale, h("div", { class: "muted reserve-auditor" }, "auditor ", addressLink(c.auditor, 8, 4))];
+  }
+
   function renderCurrencies() {
     const rows = [...state.currencies.values()].map((c) => {
       const supply = toBig(c.supply_minor);
@@ -683,15 +882,24 @@
         flags.push(h("span", { class: "badge" }, `travel rule > ${formatMinor(c.travel_rule_threshold_minor, c.decimals)}`));
       }
       if (c.distributors.length) flags.push(h("span", { class: "badge", title: c.distributors.join("\n") }, `${c.distributors.length} distributor(s)`));
-      return h("tr", { "data-currency": c.code },
+      if ((c.licences_required || []).includes("exchange")) {  // offers need an exchange licence (ledger/licences.py)
+        flags.push(h("span", { class: "badge warn", title: "placing offers in this currency needs an exchange licence of its issuer" },
+          "exchange licences"));
+      }
+      const corridors = state.corridors.get(c.code) || [];
+      if (corridors.length) flags.push(h("span", { class: "badge" }, `${corridors.length} corridor(s)`));
+      if (toBig(c.compliance_threshold) > 0n) {  // seizures need compliance approvals (ledger/orders.py)
+        flags.push(h("span", { class: "badge warn compliance", title: (c.compliance_keys || []).join("\n") },
+          `${c.compliance_threshold} of ${c.compliance_keys.length} compliance keys`));
+      }
+      return [h("tr", { "data-currency": c.code },
         h("td", { title: `${c.decimals} decimal place(s)` }, h("strong", {}, c.code)),
         h("td", { class: "num supply" }, formatMinor(c.supply_minor, c.decimals)),
         h("td", { class: "num reserve" }, formatMinor(c.reserve_minor, c.decimals)),
         h("td", { class: "num ratio" }, ratio),
-        h("td", { class: "attested", title: `auditor's report SHA-256 ${c.reserve_report_hash}` },
-          c.reserve_height ? ["height ", heightLink(c.reserve_height)] : "genesis"),
+        h("td", { class: "attested", title: `auditor's report SHA-256 ${c.reserve_report_hash}` }, reserveAttestation(c)),
         h("td", {}, addressLink(c.issuer, 8, 4)),
-        h("td", {}, flags.length ? flags : h("span", { class: "muted" }, "none")));
+        h("td", {}, flags.length ? flags : h("span", { class: "muted" }, "none"))), corridorRow(c, corridors)];
     });
     fill($("currencies"), rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: 7 }, "No currencies.")));
   }
@@ -862,7 +1070,9 @@
       api(`/v1/accounts/${encodeURIComponent(address)}/offers`).catch((exc) => exc),
     ]);
     if (state.view !== view) return;
-    const codes = [...new Set([...Object.keys(account.balances), ...Object.keys(account.holder_status)])].sort();
+    const jurisdictions = account.jurisdictions || {};
+    const codes = [...new Set([...Object.keys(account.balances), ...Object.keys(account.holder_status),
+      ...Object.keys(jurisdictions)])].sort();
     const balanceRows = codes.map((code) => {
       const balance = account.balances[code];
       const holder = account.holder_status[code] || {};
@@ -870,7 +1080,9 @@
         h("td", {}, h("strong", {}, code)),
         h("td", { class: "num amount" }, balance ? formatMinor(balance.amount_minor, balance.decimals) : "0"),
         h("td", {}, holder.frozen ? h("span", { class: "badge bad" }, "frozen") : null,
-          holder.authorized ? h("span", { class: "badge ok" }, "authorised") : null));
+          holder.authorized ? h("span", { class: "badge ok" }, "authorised") : null,
+          jurisdictions[code] ? h("span", { class: "badge jurisdiction", title: `jurisdiction recorded by the ${code} issuer` },
+            jurisdictions[code]) : null));
     });
     let offersPart;
     if (offers instanceof Error) {
@@ -884,8 +1096,27 @@
     } else {
       offersPart = h("p", { class: "note" }, "No resting offers.");
     }
+    // The licence registry (GET /v1/accounts/{address} lists the account's licences, judged at the node's clock).
+    const licences = account.licences || [];
+    const licencesPart = licences.length
+      ? h("table", { class: "table", id: "account-licences" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Currency"), h("th", {}, "Scope"), h("th", {}, "Jurisdiction"), h("th", {}, "Expires"),
+          h("th", {}, "Status"))),
+        h("tbody", {}, licences.map((l) => h("tr", { "data-licence": `${l.currency}/${l.scope}`, "data-status": l.status },
+          h("td", {}, h("strong", {}, l.currency)), h("td", {}, l.scope),
+          h("td", {}, l.jurisdiction || h("span", { class: "muted" }, "none")),
+          h("td", {}, toBig(l.expires_at_ms) > 0n ? dateTimeText(l.expires_at_ms) : h("span", { class: "muted" }, "never")),
+          h("td", {}, h("span", { class: `badge ${l.status === "active" ? "ok" : "bad"}`,
+            title: l.status === "revoked" ? `revoked at height ${l.revoked_height} (reason ${l.reason_hash})` : `granted at height ${l.granted_height}` },
+          l.status))))))
+      : h("p", { class: "note" }, "No licences.");
     const activity = state.txs.filter((r) => touches(r, address)).slice(-10).reverse();
-    showResult("Account", [h("span", { class: "mono" }, account.address)],
+    const sanctionBadge = account.sanctioned
+      ? h("span", { class: "badge bad", id: "account-sanctioned",
+        title: `On the consortium sanctions list since height ${account.sanction.height} (order ${account.sanction.reason_hash}): it can neither send nor receive, nor trade` },
+      "sanctioned")
+      : null;
+    showResult("Account", [h("span", { class: "mono" }, account.address), " ", sanctionBadge],
       h("div", { class: "cols" },
         h("div", {},
           h("table", { class: "table", id: "account-balances" },
@@ -896,7 +1127,8 @@
           h("table", { class: "kv" }, h("tbody", {},
             h("tr", {}, h("th", {}, "Nonce"), h("td", {}, `${account.nonce} committed, next ${account.next_nonce}`)),
             h("tr", {}, h("th", {}, "Pending"), h("td", {}, `${account.pending_txs} transaction(s) in this node's mempool`)))),
-          h("h3", {}, "Resting offers"), offersPart)),
+          h("h3", {}, "Resting offers"), offersPart,
+          h("h3", {}, "Licences"), licencesPart)),
       h("h3", {}, "Recent activity seen by this page"),
       activity.length
         ? h("ul", { class: "events" }, activity.map((r) => h("li", {}, heightLink(r.height), " ", txLink(r.tx_hash), " ",
@@ -907,6 +1139,7 @@
   const AMOUNT_FIELDS = {
     amount_minor: "currency", reserve_minor: "currency", transfer_max_minor: "currency",
     travel_rule_threshold_minor: "currency", give_amount_minor: "give_currency", get_amount_minor: "get_currency",
+    payment_max_minor: "currency", window_max_minor: "currency",
     sell_amount_minor: "sell_currency", send_max_minor: "send_currency", receive_amount_minor: "receive_currency",
   };
   const ADDRESS_FIELDS = new Set(["to", "account", "issuer"]);
@@ -990,6 +1223,8 @@
           row("State root", hexText(header.state_root)),
           row("Txs root", hexText(header.txs_root)),
           row("Receipts root", hexText(header.receipts_root)),
+          row("Supply root", hexText(header.supply_root), " ",
+            h("span", { class: "muted", title: "Every currency's supply and attested reserve after this block (GET /v1/supply/{height}; corridor verify-supply)" }, "supply and reserves")),
           row("Validators hash", hexText(header.validators_hash)))),
         h("div", {},
           h("h3", {}, `Commit certificate (round ${certificate.round})`),
@@ -1017,7 +1252,12 @@
     setInterval(refreshStatus, STATUS_EVERY_MS);
     setInterval(refreshValidators, VALIDATORS_EVERY_MS);
     setInterval(refreshCurrencies, CURRENCIES_EVERY_MS);
+    refreshSanctions();
+    setInterval(refreshSanctions, CURRENCIES_EVERY_MS);
     setInterval(refreshBook, BOOK_EVERY_MS);
+    refreshRedemptions();
+    setInterval(refreshRedemptions, REDEMPTIONS_EVERY_MS);
+    setInterval(() => { if (redemptions.answer && redemptions.answer.redemptions.length) renderRedemptions(); }, 1000);
     setInterval(renderStats, 1000);
   }
 

@@ -408,6 +408,7 @@ class Network:
             for i, n in enumerate(description["nodes"])
         ]
         self.issuers = {code: Account.load(path) for code, path in description["issuers"].items()}
+        self.auditors = {code: Account.load(path) for code, path in description.get("auditors", {}).items()}  # reserve auditors
         self.accounts = [Account.load(path) for path in description["accounts"]]
         self._scratch = root / "scratch"
         self._scratch.mkdir(exist_ok=True)

@@ -106,6 +106,11 @@ def test_explorer_follows_the_chain_live_and_searches(browser: tuple[Any, list[s
     expect(page.locator(f'#blocks tr[data-height="{height}"]')).to_be_visible()
     expect(page.locator(f'#txs tr[data-tx-hash="{minted["hash"]}"]')).to_contain_text("minted 100.00 USD")
     expect(page.locator('#currencies tr[data-currency="USD"] td.supply')).to_have_text(grouped(network.currency("USD")["supply"]))
+    # the currencies card shows the reserve auditor, how old the attestation is, and whether it is stale
+    attested = page.locator('#currencies tr[data-currency="USD"] td.attested')
+    expect(attested.locator(".reserve-stale")).to_have_text("fresh")
+    expect(attested.locator(".reserve-auditor a")).to_have_attribute("title", network.auditors["USD"].address)
+    expect(attested.locator(".reserve-age")).to_contain_text("ago")
 
     # a payment made through the API appears without a reload, decoded with the currency's decimals
     paid = network.commit(alice, "transfer", {"to": parse_address(bob.address), "currency": "USD", "amount_minor": 1_250,

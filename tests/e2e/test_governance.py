@@ -63,13 +63,13 @@ def test_register_a_currency_then_remove_a_validator(network_factory: NetworkFac
     net = network_factory.create(validators=4, currencies=("USD",))
     names = [f"node{i}" for i in range(4)]
     sender, recipient = net.accounts[0], net.accounts[1]
-    krw_issuer = net.new_account("krw-issuer")
+    krw_issuer, krw_auditor = net.new_account("krw-issuer"), net.new_account("krw-auditor")
     work = net.root / "scratch"
 
     # register KRW: two signatures (20 of 40) are refused, naming the two validators missing ------------
     proposal = work / "krw.json"
     out = cli_ok(net, "gov", "propose", "register-currency", "--key", str(node_key(net, 0)), "--out", str(proposal),
-                 "--code", "krw", "--decimals", "0", "--issuer", krw_issuer.address)
+                 "--code", "krw", "--decimals", "0", "--issuer", krw_issuer.address, "--auditor", krw_auditor.address)
     assert "gov_register_currency" in out
     sign(net, proposal, 1)
     assert len(json.loads(proposal.read_text())["signatures"]) == 2
@@ -98,6 +98,7 @@ def test_register_a_currency_then_remove_a_validator(network_factory: NetworkFac
     registered_at = answer["receipt"]["height"]
     krw = net.currency("KRW")
     assert (krw["decimals"], krw["issuer"], krw["supply_minor"], krw["reserve_minor"]) == (0, krw_issuer.address, 0, 0)
+    assert krw["auditor"] == krw_auditor.address
     for node in (1, 2, 3):  # every validator applied it
         wait_for(lambda node=node: net.get("/v1/status", node=node).json["height"] >= registered_at, 10, f"node{node} to commit")
         assert any(c["code"] == "KRW" for c in net.get("/v1/currencies", node=node).json["currencies"])

@@ -18,6 +18,18 @@ from corridor.hashing import sha256
 
 from .conftest import Account, Network, NetworkFactory, PortAllocator, assert_cli_error
 
+# The lawful order every freeze and clawback here executes (ledger/orders.py; tests/e2e/test_orders.py has the rest).
+ORDER_HASH = sha256(b"order 2026-cv-0117").hex()
+ORDER = ("--authority", "US District Court SDNY", "--order-hash", ORDER_HASH)
+
+
+def order_record(action: str, account: str, amount_minor: int = 0) -> dict:
+    """The `lawful_order` event that ends a seizure's receipt, for ORDER with no approvals required."""
+    return {"kind": "lawful_order", "action": action, "currency": "USD", "account": account, "amount_minor": amount_minor,
+            "authority": "US District Court SDNY", "order_hash": ORDER_HASH, "order_expiry_ms": 0, "approvers": [],
+            "approvals_required": 0, "approved_by": "issuer"}
+
+
 # USD: freeze / clawback / authorisation; JPY: pause; EUR: payment cap and travel rule; GBP: distributors;
 # CHF: refusals to non-issuers.
 CURRENCIES = ("USD", "JPY", "EUR", "GBP", "CHF")
@@ -68,9 +80,9 @@ def test_freeze_refuses_both_directions_clawback_takes_the_coins_and_unfreeze_re
     supply = net.currency("USD")["supply_minor"]
 
     receipt = run_json(net, "issuer", "freeze", "--key", issuer(net, "USD"), "--currency", "usd",
-                       "--account", holder.address, "--reason", "court order 17")
+                       "--account", holder.address, "--reason", "court order 17", *ORDER)
     assert receipt["events"] == [{"kind": "frozen", "currency": "USD", "account": holder.address,
-                                  "reason_hash": sha256(b"court order 17").hex()}]
+                                  "reason_hash": sha256(b"court order 17").hex()}, order_record("freeze", holder.address)]
     assert holder_status(net, holder) == {"USD": {"authorized": False, "frozen": True}}
     assert holder_status(net, friend) == {}
 
@@ -85,14 +97,15 @@ def test_freeze_refuses_both_directions_clawback_takes_the_coins_and_unfreeze_re
 
     # A clawback needs a reason and moves coins to the issuer; supply is unchanged.
     receipt = run_json(net, "issuer", "clawback", "--key", issuer(net, "USD"), "--currency", "USD",
-                       "--account", holder.address, "--amount", "6.00", "--reason", "case 2026-114")
+                       "--account", holder.address, "--amount", "6.00", "--reason", "case 2026-114", *ORDER)
     assert receipt["events"] == [{"kind": "clawback", "currency": "USD", "from": holder.address, "to": issuer_address,
-                                  "amount_minor": 600, "reason_hash": sha256(b"case 2026-114").hex()}]
+                                  "amount_minor": 600, "reason_hash": sha256(b"case 2026-114").hex()},
+                                 order_record("clawback", holder.address, 600)]
     assert net.balance(holder.address, "USD") == 400
     assert net.balance(issuer_address, "USD") == issuer_before + 600
     assert net.currency("USD")["supply_minor"] == supply
     too_much = net.cli("issuer", "clawback", "--key", issuer(net, "USD"), "--currency", "USD", "--account", holder.address,
-                       "--amount", "4.01", "--reason", "case 2026-114", "--wait")
+                       "--amount", "4.01", "--reason", "case 2026-114", *ORDER, "--wait")
     assert_cli_error(too_much, exit_code=3, contains=("insufficient_funds",))
 
     receipt = run_json(net, "issuer", "unfreeze", "--key", issuer(net, "USD"), "--currency", "USD",
@@ -105,7 +118,7 @@ def test_freeze_refuses_both_directions_clawback_takes_the_coins_and_unfreeze_re
 
     # Unfrozen, it can no longer be clawed back.
     again = net.cli("issuer", "clawback", "--key", issuer(net, "USD"), "--currency", "USD", "--account", holder.address,
-                    "--amount", "1.00", "--reason", "again", "--wait")
+                    "--amount", "1.00", "--reason", "again", *ORDER, "--wait")
     assert_cli_error(again, exit_code=3, contains=("account_not_frozen",))
 
 
@@ -122,7 +135,7 @@ def test_authorize_and_deauthorize_show_in_holder_status(net: Network) -> None:
     assert receipt["events"] == [{"kind": "authorized", "currency": "USD", "account": target.address}]
     assert holder_status(net, target) == {"USD": {"authorized": True, "frozen": False}}
     run_json(net, "issuer", "freeze", "--key", issuer(net, "USD"), "--currency", "USD", "--account", target.address,
-             "--reason", "r")
+             "--reason", "r", *ORDER)
     assert holder_status(net, target) == {"USD": {"authorized": True, "frozen": True}}
     run_json(net, "issuer", "deauthorize", "--key", issuer(net, "USD"), "--currency", "USD", "--account", target.address)
     run_json(net, "issuer", "unfreeze", "--key", issuer(net, "USD"), "--currency", "USD", "--account", target.address,
@@ -137,12 +150,12 @@ def test_a_non_issuer_using_issuer_commands_is_refused_not_issuer(net: Network) 
     user, target = net.accounts[0], net.new_account()
     chf = net.currency("CHF")
     commands = [
-        ("freeze", "--account", target.address, "--reason", "r"),
+        ("freeze", "--account", target.address, "--reason", "r", *ORDER),
         ("unfreeze", "--account", target.address, "--reason", "r"),
         ("authorize", "--account", target.address),
         ("license", "--account", target.address),
         ("revoke", "--account", target.address),
-        ("clawback", "--account", target.address, "--amount", "1.00", "--reason", "r"),
+        ("clawback", "--account", target.address, "--amount", "1.00", "--reason", "r", *ORDER),
         ("pause",),
         ("unpause",),
         ("policy", "--max-transfer", "1"),
@@ -152,14 +165,14 @@ def test_a_non_issuer_using_issuer_commands_is_refused_not_issuer(net: Network) 
         assert_cli_error(result, exit_code=3, contains=("not_issuer",))
     # The issuer of another currency is not the issuer of CHF either.
     result = net.cli("issuer", "freeze", "--key", issuer(net, "USD"), "--currency", "CHF", "--account", user.address,
-                     "--reason", "r", "--wait")
+                     "--reason", "r", *ORDER, "--wait")
     assert_cli_error(result, exit_code=3, contains=("not_issuer",))
     # Nothing changed.
     assert net.currency("CHF") == chf
     assert holder_status(net, target) == {} and holder_status(net, user) == {}
     # A currency that does not exist.
     result = net.cli("issuer", "freeze", "--key", issuer(net, "USD"), "--currency", "XAU", "--account", user.address,
-                     "--reason", "r", "--wait")
+                     "--reason", "r", *ORDER, "--wait")
     assert_cli_error(result, exit_code=3, contains=("unknown_currency",))
 
 
@@ -180,11 +193,11 @@ def test_pause_stops_the_currency_and_unpause_resumes_it(net: Network) -> None:
     assert_cli_error(minted, exit_code=3, contains=("currency_paused",))
     burned = net.cli("issuer", "burn", "--key", str(sender.path), "--amount", "10", "--currency", "JPY", "--wait")
     assert_cli_error(burned, exit_code=3, contains=("currency_paused",))
-    # Attesting the reserve still works while paused.
+    # Attesting the reserve (the auditor's, not the issuer's) still works while paused.
     reserve = net.currency("JPY")["reserve_minor"] + 1
     report = Path(net.root / "scratch" / "jpy-report.txt")
     report.write_text("reserve report")
-    attested = run_json(net, "issuer", "attest", "--key", issuer(net, "JPY"), "--currency", "JPY",
+    attested = run_json(net, "auditor", "attest", "--key", str(net.auditors["JPY"].path), "--currency", "JPY",
                         "--reserve", str(reserve), "--report", str(report))
     assert attested["events"][0]["kind"] == "reserve_attested"
     assert net.currency("JPY")["reserve_minor"] == reserve

@@ -239,8 +239,13 @@ def build_network_from_the_guide(guide: Guide, root: Path, base_port: int) -> Gu
         path = keys_dir / f"issuer-{currency['code']}.json"
         currency["issuer"] = guide.run("issuer-key", ISSUER_KEY=path).stdout.strip()
         assert currency["issuer"].startswith("cor1")
+        # the reserve auditor makes its key the same way (step 2), on its own machine
+        currency["auditor"] = guide.run("issuer-key", ISSUER_KEY=keys_dir / f"auditor-{currency['code']}.json").stdout.strip()
+        assert currency["auditor"].startswith("cor1") and currency["auditor"] != currency["issuer"]
         currency["reserve_report_hash"] = hashlib.sha256(f"audit report {currency['code']}".encode()).hexdigest()
         issuers[currency["code"]] = str(path)
+    # The coordinator sets the chain's start: the reserves are attested as of then, and go stale 35 days later.
+    genesis["genesis_time_ms"] = int(time.time() * 1000)
     text = json.dumps(genesis, indent=2) + "\n"  # step 3, the coordinator
     digests = set()
     for home in homes:  # step 4, every operator
@@ -622,9 +627,10 @@ def test_proposal_and_swap_commands_print_json(gnet: GuideNet, tmp_path: Path) -
     net = gnet.net
     node = net.nodes[0]
     proposal = tmp_path / "krw.json"
-    issuer = net.new_account("krw-issuer")
+    issuer, auditor = net.new_account("krw-issuer"), net.new_account("krw-auditor")
     written = net.cli_json("gov", "propose", "register-currency", "--key", str(node.home / "node_key.json"),
-                           "--out", str(proposal), "--code", "KRW", "--decimals", "0", "--issuer", issuer.address)
+                           "--out", str(proposal), "--code", "KRW", "--decimals", "0", "--issuer", issuer.address,
+                           "--auditor", auditor.address)
     node_id = node.status()["node_id"]
     assert written["type"] == "gov_register_currency" and written["body"]["currency"] == "KRW"
     assert written["signed_by"] == [node_id] and written["path"] == str(proposal)

@@ -236,12 +236,12 @@ def test_swap_and_governance_through_proposals(net: Network) -> None:
     assert client.balances(alice) == {"USD": Decimal("20.00"), "JPY": Decimal("1400")}
 
     node_key = load_key(net.nodes[0].home / "node_key.json")
-    issuer = generate_key()
-    registration = client.txs.gov_register_currency(node_key, "CHF", 2, issuer, holders_need_authorization=False)
+    issuer, auditor = generate_key(), generate_key()
+    registration = client.txs.gov_register_currency(node_key, "CHF", 2, issuer, auditor, holders_need_authorization=False)
     client.send(registration.transaction())
     assert client.decimals("CHF") == 2
     # the new currency is usable at once: its decimals are read again when the builder does not know them
-    attested = client.send(client.txs.attest_reserve(issuer, "chf", "1000.00", report=b"audit"))
+    attested = client.send(client.txs.attest_reserve(auditor, "chf", "1000.00", report=b"audit"))
     assert attested.receipt["events"][0]["reserve_minor"] == 100_000
     client.send(client.txs.mint(issuer, alice, Minor(5), "CHF"))
     assert client.balance(alice, "CHF") == Decimal("0.05")

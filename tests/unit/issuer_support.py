@@ -1,12 +1,13 @@
 """Building blocks for the issuer-control tests: signed transactions of the control types (and a transfer
 with a travel-rule hash), a genesis variant with an allow-list currency, and a snapshot of the holder and
-distributor records that `unit_support.snapshot` does not read."""
+licence records (ledger/licences.py) that `unit_support.snapshot` does not read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from corridor.keys import format_address
+from corridor.ledger import licences as registry
 from corridor.ledger.genesis import Genesis, parse_genesis
 from corridor.ledger.state import Holder, State
 from corridor.ledger.tx import (
@@ -22,6 +23,7 @@ from corridor.ledger.tx import (
 )
 
 from unit_support import ADDRESSES, CHAIN_ID, CURRENCY_CODES, KEYS, UNKNOWN_CURRENCY, genesis_document
+from orders_support import AUTHORITY, ORDER_HASH
 
 REASON = bytes([0xAB]) * 32
 TRAVEL_HASH = bytes([0x5A]) * 32
@@ -42,11 +44,15 @@ def set_authorization(sender: str, nonce: int, currency: str, account: str, enab
 
 
 def set_frozen(sender: str, nonce: int, currency: str, account: str, enabled: bool = True, reason_hash: bytes = REASON) -> SignedTx:
-    return _signed(sender, SetFrozen(KEYS[sender].public_key, nonce, currency, ADDRESSES[account], enabled, reason_hash))
+    """A freeze carries the unit tests' lawful order (orders_support.ORDER_FIELDS); an unfreeze carries none."""
+    order = (AUTHORITY, ORDER_HASH, 0) if enabled else ("", b"", 0)
+    return _signed(sender, SetFrozen(KEYS[sender].public_key, nonce, currency, ADDRESSES[account], enabled, reason_hash, *order))
 
 
 def clawback(sender: str, nonce: int, currency: str, account: str, amount_minor: int, reason_hash: bytes = REASON) -> SignedTx:
-    return _signed(sender, Clawback(KEYS[sender].public_key, nonce, currency, ADDRESSES[account], amount_minor, reason_hash))
+    """A clawback carrying the unit tests' lawful order."""
+    body = Clawback(KEYS[sender].public_key, nonce, currency, ADDRESSES[account], amount_minor, reason_hash, AUTHORITY, ORDER_HASH, 0)
+    return _signed(sender, body)
 
 
 def set_paused(sender: str, nonce: int, currency: str, enabled: bool = True) -> SignedTx:
@@ -77,15 +83,16 @@ def allow_list_genesis(*codes: str) -> Genesis:
 @dataclass(frozen=True)
 class ControlSnapshot:
     holders: dict[tuple[str, str], Holder]
-    distributors: dict[tuple[str, str], bool]
+    licences: dict[tuple[str, str, str], registry.Licence | None]
 
 
 def control_snapshot(state: State) -> ControlSnapshot:
-    """Every holder record and distributor licence of the test accounts."""
+    """Every holder record and licence (of every scope) of the test accounts."""
     codes = (*CURRENCY_CODES, UNKNOWN_CURRENCY)
     return ControlSnapshot(
         holders={(name, code): state.get_holder(address, code) for name, address in ADDRESSES.items() for code in codes},
-        distributors={(name, code): state.is_distributor(code, address) for name, address in ADDRESSES.items() for code in codes},
+        licences={(name, code, scope): registry.get_licence(state, code, address, scope)
+                  for name, address in ADDRESSES.items() for code in codes for scope in registry.SCOPES},
     )
 
 

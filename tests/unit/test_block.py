@@ -45,7 +45,7 @@ def block_one_txs() -> list:
         mint("usd_issuer", 0, "dave", "USD", 5_000),
         transfer("alice", 1, "carol", "JPY", 70_000),
         burn("carol", 0, "JPY", 100_000),  # carol holds 30,000 + 70,000 JPY by then
-        attest("jpy_issuer", 0, "JPY", 2_000_000),
+        attest("jpy_auditor", 0, "JPY", 2_000_000),
     ]
 
 

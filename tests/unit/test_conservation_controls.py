@@ -24,6 +24,7 @@ from hypothesis import Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from corridor import codec
+from corridor.ledger import licences
 from corridor.ledger.genesis import Genesis
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.rules import apply_tx
@@ -44,6 +45,7 @@ from issuer_support import (
 )
 from unit_support import (
     ADDRESSES,
+    AUDITORS,
     GENESIS_BALANCES,
     ISSUERS,
     JPY_RESERVE_MINOR,
@@ -57,7 +59,7 @@ from unit_support import (
     recompute_state_hash,
 )
 
-HOLDERS = ("usd_issuer", "jpy_issuer", "alice", "bob", "carol", "dave")
+HOLDERS = ("usd_issuer", "jpy_issuer", "alice", "bob", "carol", "dave", "usd_auditor", "jpy_auditor")
 KNOWN = ("USD", "JPY")
 ALLOW_LIST = ("JPY",)  # JPY holders need authorisation; USD is open
 NAME_OF = {ADDRESSES[name]: name for name in HOLDERS}
@@ -142,6 +144,8 @@ class Model:
         if code not in KNOWN:
             return Refusal.UNKNOWN_CURRENCY
         kind = body.TYPE
+        if kind == "attest_reserve":  # as of genesis time, as the genesis attestation: never out of order
+            return None if sender == AUDITORS[code] else Refusal.NOT_AUDITOR
         if kind not in ("transfer", "burn") and sender != ISSUERS[code]:
             return Refusal.NOT_ISSUER
         if kind in ("set_authorization", "set_frozen") and NAME_OF[body.account] == ISSUERS[code]:
@@ -321,7 +325,7 @@ def resolve_amount(step: Step, model: Model, sender: str, other: str) -> int:
 def build_tx(step: Step, model: Model) -> tuple[str, SignedTx]:
     """The signer and the signed transaction the step describes, given the model's nonces and balances."""
     if step.kind in ISSUER_ONLY and step.by_issuer and step.code in ISSUERS:
-        sender = ISSUERS[step.code]
+        sender = (AUDITORS if step.kind == "attest" else ISSUERS)[step.code]  # the auditor attests, not the issuer
     else:
         sender = resolve_name(step.sender, step, model)
     other = resolve_name(step.other, step, model, shift=1)
@@ -374,7 +378,7 @@ def view_of(state: State) -> View:
         nonces={name: state.get_nonce(ADDRESSES[name]) for name in HOLDERS},
         frozen=frozenset(p for p in pairs if state.get_holder(ADDRESSES[p[0]], p[1]).frozen),
         authorized=frozenset(p for p in pairs if state.get_holder(ADDRESSES[p[0]], p[1]).authorized),
-        distributors=frozenset(p for p in pairs if state.is_distributor(p[1], ADDRESSES[p[0]])),
+        distributors=frozenset(p for p in pairs if licences.get_licence(state, p[1], ADDRESSES[p[0]], "distribute") is not None),
         policy={
             code: (c.transfer_max_minor, c.travel_rule_threshold_minor, c.distributors_only, c.paused, c.reserve_minor)
             for code, c in currencies.items()
@@ -470,7 +474,8 @@ STORY = [  # every control and every new refusal, in one deterministic history
     S("freeze", "usd_issuer", "USD", "bob", flag=False),
     S("pause", "usd_issuer", "USD"),
     S("transfer", "alice", "USD", "bob", 1),  # currency_paused
-    S("attest", "usd_issuer", "USD", amount=3_000),
+    S("attest", "usd_auditor", "USD", amount=3_000),
+    S("attest", "usd_issuer", "USD", amount=3_000),  # not_auditor
     S("pause", "usd_issuer", "USD", flag=False),
     S("transfer", "carol", "JPY", "dave", 1),  # sender_not_authorized
     S("authorize", "jpy_issuer", "JPY", "carol"),
@@ -531,7 +536,7 @@ def test_the_story_reaches_every_new_refusal() -> None:
     assert codes >= {
         "applied", "exceeds_transfer_limit", "travel_rule_required", "sender_frozen", "recipient_frozen",
         "insufficient_funds", "account_not_frozen", "not_issuer", "currency_paused", "sender_not_authorized",
-        "recipient_not_authorized", "not_distributor",
+        "recipient_not_authorized", "not_distributor", "not_auditor",
     }, seen
     types = {label.split(": ")[0] for label in seen if label.endswith("applied")}
     assert types == {"transfer", "mint", "burn", "attest_reserve", "set_authorization", "set_frozen", "clawback",
@@ -637,9 +642,9 @@ def test_committed_blocks_conserve_supply_and_keep_the_state_root_exact(blocks: 
                 assert all(amount > 0 for amount in stored.values()), "a zero balance must be deleted, never stored"
                 for code in KNOWN:
                     assert after.supply[code] == sum(a for (_, c), a in stored.items() if c == code)
-                for prefix in (b"p/", b"d/"):  # holder records and licences: never stored empty
+                for prefix in (b"p/", b"l/"):  # holder records and licences (licences.py): never stored empty
                     for _, value in _iterate(store, prefix):
-                        decoded = codec.decode(value, 64)
+                        decoded = codec.decode(value, 1024)
                         assert decoded is True or (type(decoded) is dict and any(decoded.values())), decoded
                 assert store.tip.state_hash.to_bytes() == recompute_state_hash(store).to_bytes()
                 before = after

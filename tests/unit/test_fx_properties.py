@@ -50,6 +50,7 @@ from corridor.ledger.tx import (
 
 from fx_support import FX_ADDRESSES, FX_KEYS, ISSUER_OF, REASON, THIRD, all_offers, book_problems, fx_genesis
 from unit_support import CHAIN_ID, certificate_for, genesis_reader, next_time_ms, produce, recompute_state_hash
+from orders_support import with_order
 
 CODES = ("USD", "JPY", THIRD)
 HOLDERS = ("alice", "bob", "carol", "dave")
@@ -62,6 +63,7 @@ GENESIS = fx_genesis(third=True, balances=tuple((name, code, START_MINOR) for na
 
 
 def _sign(state: State, name: str, body_type: type, keys: list | None = None, **fields: Any) -> SignedTx:
+    fields = with_order(body_type.TYPE, fields)  # a seizure carries the unit tests' lawful order (orders_support.py)
     body = body_type(FX_KEYS[name].public_key, state.get_nonce(FX_ADDRESSES[name]), **fields)
     return sign_tx(body, keys or [FX_KEYS[name]], CHAIN_ID)
 

@@ -88,9 +88,10 @@ def gov_tx(type_name: str, fields: dict[str, Any], signers: tuple[str, ...] = ("
     return assemble_tx(body, [blob(name, body, chain_id) for name in signers])
 
 
-def register(code: str = "KRW", issuer: str = "dave", decimals: int = 0, allow_list: bool = False, **kw: Any) -> SignedTx:
+def register(code: str = "KRW", issuer: str = "dave", decimals: int = 0, allow_list: bool = False, auditor: str = "jpy_auditor",
+             **kw: Any) -> SignedTx:
     return gov_tx("gov_register_currency", {"currency": code, "decimals": decimals, "issuer": ADDRESSES[issuer],
-                                            "holders_need_authorization": allow_list}, **kw)
+                                            "holders_need_authorization": allow_list, "auditor": ADDRESSES[auditor]}, **kw)
 
 
 def set_issuer(code: str, issuer: str, **kw: Any) -> SignedTx:
@@ -175,8 +176,9 @@ def history_of(store: Store) -> list[dict[str, Any]]:
 
 def test_only_the_gov_types_are_governance() -> None:
     assert is_governance(gov_body("gov_register_currency", {"currency": "KRW", "decimals": 0, "issuer": ADDRESSES["dave"],
-                                                            "holders_need_authorization": False}))
+                                                            "holders_need_authorization": False, "auditor": ADDRESSES["carol"]}))
     assert is_governance(gov_body("gov_set_issuer", {"currency": "USD", "issuer": ADDRESSES["dave"]}))
+    assert is_governance(gov_body("gov_set_auditor", {"currency": "USD", "auditor": ADDRESSES["dave"], "reserve_max_age_ms": 0}))
     assert is_governance(set_validator("v3", 0, 5).body)
     assert not is_governance(transfer("alice", 0, "bob", "USD", 1).body)
 
@@ -378,13 +380,14 @@ def test_registering_an_existing_currency_is_refused(gov_state: State) -> None:
     assert apply_tx(gov_state, register("USD", "carol", nonce=1), context()).refusal is Refusal.CURRENCY_EXISTS
 
 
-def test_minting_a_new_currency_waits_for_the_issuers_attestation(gov_state: State) -> None:
+def test_minting_a_new_currency_waits_for_the_auditors_attestation(gov_state: State) -> None:
     assert apply_tx(gov_state, register("KRW", "dave"), context()).applied
     assert apply_tx(gov_state, mint("dave", 0, "alice", "KRW", 1), context()).refusal is Refusal.EXCEEDS_RESERVES
     assert apply_tx(gov_state, mint("carol", 0, "alice", "KRW", 1), context()).refusal is Refusal.NOT_ISSUER
-    assert apply_tx(gov_state, attest("dave", 0, "KRW", 1_000), context()).applied
-    assert apply_tx(gov_state, mint("dave", 1, "alice", "KRW", 1_000), context()).applied
-    assert apply_tx(gov_state, mint("dave", 2, "alice", "KRW", 1), context()).refusal is Refusal.EXCEEDS_RESERVES
+    assert apply_tx(gov_state, attest("dave", 0, "KRW", 1_000), context()).refusal is Refusal.NOT_AUDITOR
+    assert apply_tx(gov_state, attest("jpy_auditor", 0, "KRW", 1_000), context()).applied
+    assert apply_tx(gov_state, mint("dave", 0, "alice", "KRW", 1_000), context()).applied
+    assert apply_tx(gov_state, mint("dave", 1, "alice", "KRW", 1), context()).refusal is Refusal.EXCEEDS_RESERVES
     assert gov_state.get_balance(ADDRESSES["alice"], "KRW") == 1_000
     assert gov_state.get_currency("KRW").supply_minor == 1_000
 
@@ -400,9 +403,10 @@ def test_a_new_issuer_gains_the_rights_and_the_old_one_loses_them(gov_state: Sta
     assert after.issuer == ADDRESSES["carol"]
     assert (after.supply_minor, after.reserve_minor, after.reserve_report_hash) == (before.supply_minor, before.reserve_minor, before.reserve_report_hash)
     assert apply_tx(gov_state, mint("usd_issuer", 0, "alice", "USD", 1), context()).refusal is Refusal.NOT_ISSUER
-    assert apply_tx(gov_state, attest("usd_issuer", 0, "USD", 1), context()).refusal is Refusal.NOT_ISSUER
     assert apply_tx(gov_state, mint("carol", 0, "alice", "USD", 100), context()).applied
-    assert apply_tx(gov_state, attest("carol", 1, "USD", before.reserve_minor + 1), context()).applied
+    # The reserve stays with the currency's auditor: neither issuer attests it.
+    assert apply_tx(gov_state, attest("carol", 1, "USD", before.reserve_minor + 1), context()).refusal is Refusal.NOT_AUDITOR
+    assert apply_tx(gov_state, attest("usd_auditor", 0, "USD", before.reserve_minor + 1), context()).applied
 
 
 def test_setting_the_issuer_of_an_unknown_currency_is_refused(gov_state: State) -> None:

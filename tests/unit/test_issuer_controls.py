@@ -20,7 +20,8 @@ from corridor.hashing import sha256
 from corridor.ledger.genesis import GenesisError, parse_genesis
 from corridor.ledger.refusals import Refusal
 from corridor.ledger.rules import Outcome, apply_tx
-from corridor.ledger.state import Holder, State, account_key, balance_key, currency_key, distributor_key, holder_key
+from corridor.ledger import licences
+from corridor.ledger.state import Holder, State, account_key, balance_key, currency_key, holder_key
 from corridor.ledger.tx import (
     Clawback,
     SetAuthorization,
@@ -51,6 +52,7 @@ from issuer_support import (
     set_policy,
     transfer_tr,
 )
+from orders_support import AUTHORITY, ORDER_HASH
 from unit_support import (
     ADDRESSES,
     CHAIN_ID,
@@ -108,6 +110,13 @@ def written_keys(state: State) -> set[bytes]:
     return {key for key, _ in state.changes()}
 
 
+def lawful_order(action: str, code: str, account: bytes, amount_minor: int) -> dict[str, Any]:
+    """The `lawful_order` record a seizure with the unit tests' order ends its events with (ledger/orders.py)."""
+    return {"kind": "lawful_order", "action": action, "currency": code, "account": account, "amount_minor": amount_minor,
+            "authority": AUTHORITY, "order_hash": ORDER_HASH, "order_expiry_ms": 0, "approvers": [],
+            "approvals_required": 0, "approved_by": "issuer"}
+
+
 def currency(state: State, code: str):
     found = state.get_currency(code)
     assert found is not None
@@ -148,7 +157,8 @@ def test_set_authorization_records_the_holder_and_deauthorization_deletes_the_re
 def test_set_frozen_records_the_freeze_with_its_reason_and_unfreeze_lifts_it(state: State) -> None:
     reason = sha256(b"court order 17")
     [outcome] = apply_ok(state, set_frozen("usd_issuer", 0, "USD", "bob", True, reason))
-    assert outcome.events == ({"kind": "frozen", "currency": "USD", "account": BOB, "reason_hash": reason},)
+    assert outcome.events == ({"kind": "frozen", "currency": "USD", "account": BOB, "reason_hash": reason},
+                              lawful_order("freeze", "USD", BOB, 0))
     assert state.get_holder(BOB, "USD") == Holder(authorized=False, frozen=True)
     assert written_keys(state) == {account_key(USD_ISSUER), holder_key(BOB, "USD")}
     assert state.get_balance(BOB, "USD") == 200_000, "a freeze moves nothing"
@@ -174,6 +184,7 @@ def test_clawback_moves_coins_of_a_frozen_account_to_the_issuer_and_leaves_suppl
     [outcome] = apply_ok(state, clawback("usd_issuer", 1, "USD", "alice", 120_000, reason))
     assert outcome.events == (
         {"kind": "clawback", "currency": "USD", "from": ALICE, "to": USD_ISSUER, "amount_minor": 120_000, "reason_hash": reason},
+        lawful_order("clawback", "USD", ALICE, 120_000),
     )
     assert state.get_balance(ALICE, "USD") == 380_000
     assert state.get_balance(USD_ISSUER, "USD") == 120_000
@@ -217,15 +228,21 @@ def test_set_paused_changes_only_the_paused_flag(state: State, reader) -> None:
 
 
 def test_set_distributor_licenses_and_revokes(state: State) -> None:
+    # The legacy form of the licence registry (ledger/licences.py): a distribute licence, no jurisdiction, no expiry.
     [outcome] = apply_ok(state, set_distributor("usd_issuer", 0, "USD", "bob", True))
     assert outcome.events == ({"kind": "distributor_licensed", "currency": "USD", "account": BOB},)
-    assert state.is_distributor("USD", BOB) and not state.is_distributor("JPY", BOB) and not state.is_distributor("USD", ALICE)
-    assert written_keys(state) == {account_key(USD_ISSUER), distributor_key("USD", BOB)}
+    assert licences.get_licence(state, "USD", BOB, "distribute") == licences.Licence(
+        "USD", BOB, "distribute", "", 0, "active", CTX.height, CTX.time_ms)
+    assert licences.get_licence(state, "JPY", BOB, "distribute") is None and licences.get_licence(state, "USD", ALICE, "distribute") is None
+    assert licences.get_licence(state, "USD", BOB, "exchange") is None
+    assert written_keys(state) == {account_key(USD_ISSUER), licences.record_key("USD", BOB, "distribute"),
+                                   licences.account_key(BOB, "USD", "distribute")}
 
     [outcome] = apply_ok(state, set_distributor("usd_issuer", 1, "USD", "bob", False))
     assert outcome.events == ({"kind": "distributor_revoked", "currency": "USD", "account": BOB},)
-    assert not state.is_distributor("USD", BOB)
-    assert dict(state.changes())[distributor_key("USD", BOB)] is None
+    assert licences.get_licence(state, "USD", BOB, "distribute") is None
+    assert dict(state.changes())[licences.record_key("USD", BOB, "distribute")] is None
+    assert dict(state.changes())[licences.account_key(BOB, "USD", "distribute")] is None
 
 
 def test_set_policy_sets_all_three_fields_at_once(state: State, reader) -> None:
@@ -312,7 +329,7 @@ def test_pause_stops_transfer_mint_and_burn_of_that_currency_only(state: State) 
 def test_attest_and_the_other_controls_work_while_paused_and_unpause_resumes(state: State) -> None:
     nonce = Nonces(state)
     apply_ok(state, set_paused("usd_issuer", 0, "USD"))
-    apply_ok(state, attest("usd_issuer", nonce("usd_issuer"), "USD", USD_RESERVE_MINOR * 2))
+    apply_ok(state, attest("usd_auditor", nonce("usd_auditor"), "USD", USD_RESERVE_MINOR * 2))
     assert currency(state, "USD").reserve_minor == USD_RESERVE_MINOR * 2
     apply_ok(
         state,

@@ -10,9 +10,9 @@ from corridor.ledger.state import State
 from corridor.ledger.store import Store
 from corridor.node.mempool import Dropped, Mempool
 
-from unit_support import ADDRESSES, CHAIN_ID, OTHER_CHAIN_ID, attest, burn, commit, mint, next_time_ms, transfer
+from unit_support import ADDRESSES, CHAIN_ID, GENESIS_TIME_MS, OTHER_CHAIN_ID, attest, burn, commit, mint, next_time_ms, transfer
 
-NOW_MS = 1_800_000_000_000
+NOW_MS = GENESIS_TIME_MS + 3_600_000  # an hour in: the genesis reserve attestation is still fresh enough to mint against
 
 
 def make_mempool(store: Store, txs_max: int = 100, sender_txs_max: int = 10) -> Mempool:
@@ -188,13 +188,13 @@ def test_pending_transactions_that_no_longer_apply_are_dropped_after_a_block(sto
     pending = [
         transfer("bob", 0, "carol", "USD", 30_000),  # bob's nonce 0 will be taken by another tx
         transfer("bob", 1, "carol", "USD", 20_000),  # then bob no longer has the funds
-        mint("usd_issuer", 0, "alice", "USD", 1_000_000),  # the issuer's nonce 0 will be taken by an attestation
+        mint("usd_issuer", 0, "alice", "USD", 1_000_000),  # the issuer's nonce 0 will be taken by another mint
         transfer("alice", 0, "carol", "JPY", 7),  # unaffected
     ]
     for tx in pending:
         assert mempool.admit(tx, NOW_MS) is None
     # Another validator's block, with transactions this mempool never saw, commits first.
-    foreign = [burn("bob", 0, "USD", 185_000), attest("usd_issuer", 0, "USD", 700_000)]
+    foreign = [burn("bob", 0, "USD", 185_000), mint("usd_issuer", 0, "dave", "USD", 700)]
     executed, left_out = commit(store, foreign)
     assert len(executed.block.txs) == 2 and left_out == []
 
@@ -217,19 +217,19 @@ def test_pending_transactions_that_no_longer_apply_are_dropped_after_a_block(sto
 
 def test_pending_mint_is_dropped_when_a_committed_attestation_lowers_the_reserve(store: Store) -> None:
     mempool = make_mempool(store)
-    raised = attest("usd_issuer", 0, "USD", 20_000_000)
-    pending_mint = mint("usd_issuer", 1, "alice", "USD", 15_000_000)  # fits only under the raised reserve
+    raised = attest("usd_auditor", 0, "USD", 20_000_000)
+    pending_mint = mint("usd_issuer", 0, "alice", "USD", 15_000_000)  # fits only under the raised reserve
     assert mempool.admit(raised, NOW_MS) is None
     assert mempool.admit(pending_mint, NOW_MS) is None
-    # The issuer's other node committed a different attestation with the same nonce: a lower reserve.
-    executed, _ = commit(store, [attest("usd_issuer", 0, "USD", 1_000_000)])
+    # The auditor's other node committed a different attestation with the same nonce: a lower reserve.
+    executed, _ = commit(store, [attest("usd_auditor", 0, "USD", 1_000_000)])
     dropped = remove_committed(mempool, list(executed.block.txs), NOW_MS)
     assert [(item.tx.hash, item.refusal) for item in dropped] == [
         (raised.hash, Refusal.BAD_NONCE),
         (pending_mint.hash, Refusal.EXCEEDS_RESERVES),
     ]
     assert len(mempool) == 0 and mempool.pending_count(ADDRESSES["usd_issuer"]) == 0
-
+    assert mempool.pending_count(ADDRESSES["usd_auditor"]) == 0
 
 
 def test_under_a_load_that_never_empties_the_mempool_its_pending_state_stays_bounded(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -249,7 +249,6 @@ def test_under_a_load_that_never_empties_the_mempool_its_pending_state_stays_bou
         assert mempool._state.written_count() <= 4 * len(mempool)  # noqa: SLF001 - the bound under test
     assert mempool.next_nonce(ADDRESSES["alice"]) == 12
     assert [tx.body.nonce for tx in mempool.candidates(100)] == [11]
-
 
 
 def test_a_block_in_another_order_leaves_the_rebuild_for_later_but_admission_sees_it(store: Store) -> None:

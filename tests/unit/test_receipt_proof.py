@@ -29,7 +29,7 @@ from corridor.ledger.store import Store
 from corridor.ledger.tx import SignedTx, assemble_tx, build_body, sign_tx, signing_bytes
 from corridor.node import api
 
-from unit_support import ADDRESSES, CHAIN_ID, KEYS, OTHER_CHAIN_ID, genesis_document, key_of, transfer
+from unit_support import ADDRESSES, CHAIN_ID, GENESIS_TIME_MS, KEYS, OTHER_CHAIN_ID, genesis_document, key_of, transfer
 
 VALIDATORS = ("v0", "v1", "v2", "v3")
 AFTER_CHANGE = ("v0", "v1", "v2")
@@ -81,9 +81,11 @@ def chain(tmp_path_factory: pytest.TempPathFactory, genesis: Genesis) -> Iterato
                          gov_tx("gov_set_validator", {"validator_key": VKEYS["v3"].public_key, "validator_name": "v3",
                                                       "power": 0, "effective_height": 4}, 0)], VALIDATORS)
     commit_block(store, [gov_tx("gov_register_currency", {"currency": "KRW", "decimals": 3, "issuer": ADDRESSES["dave"],
-                                                           "holders_need_authorization": False}, 1)], VALIDATORS)
-    commit_block(store, [signed("dave", 0, "attest_reserve", {"currency": "KRW", "reserve_minor": 1_000_000, "report_hash": bytes(32)}),
-                         signed("dave", 1, "mint", {"to": ADDRESSES["alice"], "currency": "KRW", "amount_minor": 1_500})], AFTER_CHANGE)
+                                                           "holders_need_authorization": False,
+                                                           "auditor": ADDRESSES["jpy_auditor"]}, 1)], VALIDATORS)
+    commit_block(store, [signed("jpy_auditor", 0, "attest_reserve", {"currency": "KRW", "reserve_minor": 1_000_000,
+                                                                     "report_hash": bytes(32), "reserve_as_of_ms": GENESIS_TIME_MS}),
+                         signed("dave", 0, "mint", {"to": ADDRESSES["alice"], "currency": "KRW", "amount_minor": 1_500})], AFTER_CHANGE)
     yield store
     store.close()
 
@@ -147,7 +149,8 @@ def test_a_proof_after_a_validator_change_follows_the_set_and_registered_decimal
 
 def test_a_governance_receipt_is_summarised(chain: Store, genesis: Genesis) -> None:
     verified = verify_receipt(proof_of(chain, 3, 0), genesis)
-    assert verified.summary() == [f"currency KRW registered (3 decimals), issuer {format_address(ADDRESSES['dave'])}"]
+    assert verified.summary() == [f"currency KRW registered (3 decimals), issuer {format_address(ADDRESSES['dave'])}, "
+                                  f"reserve auditor {format_address(ADDRESSES['jpy_auditor'])}"]
 
 
 def test_an_unregistered_currency_is_shown_in_minor_units(chain: Store, genesis: Genesis) -> None:

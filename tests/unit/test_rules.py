@@ -97,34 +97,34 @@ def test_burn_lowers_supply_and_the_holders_balance(state: State) -> None:
 
 def test_attest_reserve_records_reserve_report_and_height(state: State) -> None:
     report = bytes([7]) * 32
-    outcome = apply_tx(state, attest("jpy_issuer", 0, "JPY", 2_000_000, report), context(height=9))
+    outcome = apply_tx(state, attest("jpy_auditor", 0, "JPY", 2_000_000, report), context(height=9))
     assert outcome.applied
     currency = state.get_currency("JPY")
     assert currency is not None
     assert (currency.reserve_minor, currency.reserve_report_hash, currency.reserve_height) == (2_000_000, report, 9)
     assert currency.supply_minor == 1_030_000
-    assert written_keys(state) == {currency_key("JPY"), account_key(ADDRESSES["jpy_issuer"])}
+    assert written_keys(state) == {currency_key("JPY"), account_key(ADDRESSES["jpy_auditor"])}
 
 
 def test_attest_then_mint_up_to_the_new_reserve(state: State) -> None:
     new_reserve = USD_RESERVE_MINOR + 5_000_000
     headroom = new_reserve - 700_000
     assert apply_tx(state, mint("usd_issuer", 0, "bob", "USD", headroom), CTX).refusal == Refusal.EXCEEDS_RESERVES
-    apply_all(state, attest("usd_issuer", 0, "USD", new_reserve), mint("usd_issuer", 1, "bob", "USD", headroom))
+    apply_all(state, attest("usd_auditor", 0, "USD", new_reserve), mint("usd_issuer", 0, "bob", "USD", headroom))
     assert supply(state, "USD") == new_reserve
     assert state.get_balance(ADDRESSES["bob"], "USD") == 200_000 + headroom
-    assert apply_tx(state, mint("usd_issuer", 2, "bob", "USD", 1), CTX).refusal == Refusal.EXCEEDS_RESERVES
+    assert apply_tx(state, mint("usd_issuer", 1, "bob", "USD", 1), CTX).refusal == Refusal.EXCEEDS_RESERVES
 
 
 def test_reserve_attested_below_supply_is_recorded_and_stops_minting(state: State) -> None:
-    apply_all(state, attest("usd_issuer", 0, "USD", 100_000))
+    apply_all(state, attest("usd_auditor", 0, "USD", 100_000))
     currency = state.get_currency("USD")
     assert currency is not None and currency.reserve_minor == 100_000 < currency.supply_minor
-    assert apply_tx(state, mint("usd_issuer", 1, "bob", "USD", 1), CTX).refusal == Refusal.EXCEEDS_RESERVES
+    assert apply_tx(state, mint("usd_issuer", 0, "bob", "USD", 1), CTX).refusal == Refusal.EXCEEDS_RESERVES
     # Burning brings supply down; minting resumes only once supply is back under the reserve.
     apply_all(state, burn("alice", 0, "USD", 500_000), burn("bob", 0, "USD", 150_000))
     assert supply(state, "USD") == 50_000
-    apply_all(state, mint("usd_issuer", 1, "bob", "USD", 50_000))
+    apply_all(state, mint("usd_issuer", 0, "bob", "USD", 50_000))
     assert supply(state, "USD") == 100_000
 
 
@@ -165,19 +165,20 @@ VECTORS = [
     Vector("burn_more_than_balance", (), burn("carol", 0, "JPY", 30_001), Refusal.INSUFFICIENT_FUNDS),
     Vector("holder_mints", (), mint("alice", 0, "alice", "USD", 1), Refusal.NOT_ISSUER),
     Vector("other_issuer_mints", (), mint("jpy_issuer", 0, "jpy_issuer", "USD", 1), Refusal.NOT_ISSUER),
-    Vector("holder_attests", (), attest("alice", 0, "USD", USD_RESERVE_MINOR * 2), Refusal.NOT_ISSUER),
-    Vector("other_issuer_attests", (), attest("usd_issuer", 0, "JPY", JPY_RESERVE_MINOR * 2), Refusal.NOT_ISSUER),
+    Vector("holder_attests", (), attest("alice", 0, "USD", USD_RESERVE_MINOR * 2), Refusal.NOT_AUDITOR),
+    Vector("issuer_attests", (), attest("usd_issuer", 0, "USD", USD_RESERVE_MINOR * 2), Refusal.NOT_AUDITOR),
+    Vector("other_auditor_attests", (), attest("usd_auditor", 0, "JPY", JPY_RESERVE_MINOR * 2), Refusal.NOT_AUDITOR),
     Vector("mint_above_reserve", (), mint("usd_issuer", 0, "bob", "USD", USD_RESERVE_MINOR - 700_000 + 1), Refusal.EXCEEDS_RESERVES),
     Vector(
         "mint_after_reserve_lowered",
-        (attest("jpy_issuer", 0, "JPY", 1_030_000),),
-        mint("jpy_issuer", 1, "carol", "JPY", 1),
+        (attest("jpy_auditor", 0, "JPY", 1_030_000),),
+        mint("jpy_issuer", 0, "carol", "JPY", 1),
         Refusal.EXCEEDS_RESERVES,
     ),
     Vector("transfer_unknown_currency", (), transfer("alice", 0, "bob", "EUR", 1), Refusal.UNKNOWN_CURRENCY),
     Vector("mint_unknown_currency", (), mint("usd_issuer", 0, "bob", "EUR", 1), Refusal.UNKNOWN_CURRENCY),
     Vector("burn_unknown_currency", (), burn("alice", 0, "EUR", 1), Refusal.UNKNOWN_CURRENCY),
-    Vector("attest_unknown_currency", (), attest("usd_issuer", 0, "EUR", 1), Refusal.UNKNOWN_CURRENCY),
+    Vector("attest_unknown_currency", (), attest("usd_auditor", 0, "EUR", 1), Refusal.UNKNOWN_CURRENCY),
     Vector("self_transfer", (), transfer("alice", 0, "alice", "USD", 1), Refusal.SELF_TRANSFER),
     Vector("self_transfer_of_more_than_balance", (), transfer("dave", 0, "dave", "USD", 1), Refusal.SELF_TRANSFER),
 ]
@@ -206,6 +207,7 @@ def test_every_state_refusal_code_is_covered() -> None:
         Refusal.BAD_NONCE,
         Refusal.INSUFFICIENT_FUNDS,
         Refusal.NOT_ISSUER,
+        Refusal.NOT_AUDITOR,
         Refusal.EXCEEDS_RESERVES,
         Refusal.UNKNOWN_CURRENCY,
         Refusal.SELF_TRANSFER,
@@ -214,6 +216,7 @@ def test_every_state_refusal_code_is_covered() -> None:
         "bad_nonce",
         "insufficient_funds",
         "not_issuer",
+        "not_auditor",
         "exceeds_reserves",
         "unknown_currency",
         "self_transfer",
@@ -275,6 +278,33 @@ def test_refusal_codes_are_stable_numbers() -> None:
         ("bad_effective_height", 34),
         ("too_many_validators", 35),
         ("issuer_account", 36),
+        ("account_sanctioned", 37),
+        ("already_sanctioned", 38),
+        ("not_sanctioned", 39),
+        ("unknown_redemption", 40),
+        ("not_redemption_requester", 41),
+        ("redemption_closed", 42),
+        ("issuer_redemption", 43),
+        ("too_many_open_redemptions", 44),
+        ("not_auditor", 45),
+        ("reserve_attestation_stale", 46),
+        ("attestation_out_of_order", 47),
+        ("attestation_in_future", 48),
+        ("auditor_is_issuer", 49),
+        ("corridor_limit_exceeded", 50),
+        ("bad_corridor_policy", 51),
+        ("too_many_corridors", 52),
+        ("unknown_jurisdiction", 53),
+        ("order_required", 55),
+        ("order_expired", 56),
+        ("order_approvals_missing", 57),
+        ("not_compliance_key", 58),
+        ("bad_compliance_keys", 59),
+        ("licence_expired", 60),
+        ("licence_revoked", 61),
+        ("licence_required", 62),
+        ("unknown_licence", 63),
+        ("licence_expiry_passed", 64),
     ]
     assert all(r.sentence.endswith(".") for r in Refusal)
 

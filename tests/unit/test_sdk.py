@@ -4,6 +4,8 @@ exactly or refused), the error hierarchy, submission results and the events stre
 from __future__ import annotations
 
 import inspect
+import time
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -42,6 +44,7 @@ from corridor.client import (
 from corridor.client.errors import EventStreamOverflow, error_from_answer
 from corridor.client.results import EventCursor, SseParser
 from corridor.client.txs import TX_BUILDERS
+from corridor.hashing import sha256
 from corridor.keys import KeyPair
 from corridor.ledger import amounts as ledger_amounts
 from corridor.ledger import limits
@@ -50,6 +53,7 @@ from corridor.ledger.tx import TX_TYPES, SignedTx, TxError, signatures_valid
 CHAIN = "corridor-sdk-test"
 DECIMALS = {"USD": 2, "JPY": 0, "BTC": 8}
 A, B, V = KeyPair.from_seed(b"a" * 32), KeyPair.from_seed(b"b" * 32), KeyPair.from_seed(b"v" * 32)
+C1, C2, C3 = (KeyPair.from_seed(bytes([c]) * 32) for c in b"123")  # compliance keys
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 
 
@@ -127,10 +131,15 @@ def build_every_type(b: TxBuilder) -> dict[str, SignedTx | Proposal]:
         "transfer": b.transfer(A, B, "12.50", "usd", memo="invoice 42", travel_rule=b"originator: A; beneficiary: B", nonce=3),
         "mint": b.mint(A, B.address_text, "100.00", "USD", nonce=0),
         "burn": b.burn(A, Decimal("5"), "USD", nonce=1),
-        "attest_reserve": b.attest_reserve(A, "USD", "2000000000.00", report=b"%PDF audit", nonce=2),
+        "attest_reserve": b.attest_reserve(A, "USD", "2000000000.00", report=b"%PDF audit", as_of=1_767_225_600_000, nonce=2),
         "set_authorization": b.set_authorization(A, "JPY", B, False, nonce=4),
-        "set_frozen": b.set_frozen(A, "USD", B.address, reason="order 2026/17", nonce=5),
-        "clawback": b.clawback(A, "USD", B, "50.00", reason="order 2026/17", nonce=6),
+        "set_frozen": b.set_frozen(A, "USD", B.address, reason="order 2026/17", authority="US District Court SDNY",
+                                   order=b"%PDF order", nonce=5),
+        "clawback": b.clawback(A, "USD", B, "50.00", reason="order 2026/17", authority="US District Court SDNY",
+                               order_hash=sha256(b"%PDF order"), order_expiry=1_798_761_600_000, nonce=6),
+        "forced_burn": b.forced_burn(A, "USD", B, "5.00", reason="order 2026/17", authority="HKMA", order=b"%PDF order",
+                                     approvers=[C2.public_key, C1], nonce=21),
+        "set_compliance_keys": b.set_compliance_keys(A, "USD", [C1.public_key, C2, C3.public_key.hex()], 2, nonce=22),
         "set_paused": b.set_paused(A, "JPY", nonce=7),
         "set_distributor": b.set_distributor(A, "USD", B, nonce=8),
         "set_policy": b.set_policy(A, "USD", transfer_max="5000.00", travel_rule_threshold=Minor(100_000),
@@ -139,9 +148,23 @@ def build_every_type(b: TxBuilder) -> dict[str, SignedTx | Proposal]:
         "offer_create": b.offer_create(A, "1000000", "JPY", "USD", "0.0068", nonce=11),
         "offer_cancel": b.offer_cancel(A, 0, nonce=12),
         "pay": b.pay(A, B, "100", "USD", "14000", "JPY", memo="m", nonce=13),
-        "gov_register_currency": b.gov_register_currency(V, "KRW", 0, B, holders_need_authorization=True, nonce=0),
+        "gov_register_currency": b.gov_register_currency(V, "KRW", 0, B, A, holders_need_authorization=True, nonce=0),
+        "gov_set_auditor": b.gov_set_auditor(V, "KRW", A.address_text, reserve_max_age_ms=86_400_000, nonce=4),
         "gov_set_issuer": b.gov_set_issuer(V, "KRW", A, nonce=1),
         "gov_set_validator": b.gov_set_validator(V, B, "node-b", 10, nonce=2),
+        "redeem_request": b.redeem_request(A, "250.00", "usd", nonce=14),
+        "redeem_fulfil": b.redeem_fulfil(A, 3, payout="wire 2026-0042", nonce=15),
+        "redeem_reject": b.redeem_reject(A, 4, reason="KYC incomplete", nonce=16),
+        "redeem_cancel": b.redeem_cancel(A, 5, nonce=17),
+        "set_redemption_deadline": b.set_redemption_deadline(A, "USD", timedelta(days=2), nonce=18),
+        "gov_set_sanctioned": b.gov_set_sanctioned(V, B, reason="OFAC SDN 2026-07", authority="OFAC", order=b"SDN list entry",
+                                                   nonce=3),
+        "set_jurisdiction": b.set_jurisdiction(A, "usd", B, "hk", nonce=19),
+        "set_corridor_policy": b.set_corridor_policy(A, "USD", "US", "*", travel_rule_threshold="1000.00", payment_max="50000.00",
+                                                     window_max="100000.00", window=timedelta(days=1), nonce=20),
+        "grant_licence": b.grant_licence(A, "usd", B, "distribute", "us", expires=1_798_761_600_000, nonce=23),
+        "revoke_licence": b.revoke_licence(A, "USD", B.address_text, "Exchange", reason="licence withdrawn 2026-09", nonce=24),
+        "set_licence_required": b.set_licence_required(A, "USD", "exchange", nonce=25),
     }
 
 
@@ -153,6 +176,9 @@ def test_every_transaction_type_is_buildable_signed_and_decodable(builder: TxBui
             assert not item.complete or type_name.startswith("gov_")
             if type_name == "swap":
                 item.sign(B)
+            if type_name == "forced_burn":  # approved by two compliance keys (ledger/orders.py)
+                item.sign(C1)
+                item.sign(C2)
             assert item.complete
             tx = item.transaction()
         else:
@@ -181,6 +207,48 @@ def test_builders_fill_fields_exactly(builder: TxBuilder) -> None:
     assert (pay.send_max_minor, pay.receive_amount_minor, pay.to) == (10_000, 14_000, B.address)
     assert built["gov_set_validator"].body.effective_height == 100 + 1 + 10
     assert built["gov_register_currency"].body.issuer == B.address
+    registered = built["gov_register_currency"].body
+    assert (registered.auditor, registered.reserve_max_age_ms) == (A.address, 35 * 86_400_000)
+    assert built["attest_reserve"].body.reserve_as_of_ms == 1_767_225_600_000
+    assert (built["gov_set_auditor"].body.auditor, built["gov_set_auditor"].body.reserve_max_age_ms) == (A.address, 86_400_000)
+    sanctioned = built["gov_set_sanctioned"].body
+    assert (sanctioned.account, sanctioned.listed, sanctioned.reason_hash) == (B.address, True, sha256(b"OFAC SDN 2026-07"))
+
+
+def test_redemption_builders_fill_fields_exactly(builder: TxBuilder) -> None:
+    built = build_every_type(builder)
+    request = built["redeem_request"].body
+    assert (request.currency, request.amount_minor) == ("USD", 25_000)
+    fulfil = built["redeem_fulfil"].body
+    assert (fulfil.redemption_id, fulfil.payout_reference) == (3, sha256(b"wire 2026-0042"))
+    assert built["redeem_reject"].body.reason_hash == sha256(b"KYC incomplete")
+    assert built["redeem_cancel"].body.redemption_id == 5
+    assert built["set_redemption_deadline"].body.redemption_deadline_ms == 2 * 86_400_000
+    assert builder.set_redemption_deadline(A, "USD", 1_500, nonce=0).body.redemption_deadline_ms == 1_500
+    assert builder.redeem_fulfil(A, 3, payout_reference=sha256(b"x").hex(), nonce=0).body.payout_reference == sha256(b"x")
+    with pytest.raises(InvalidInput):
+        builder.redeem_fulfil(A, 3, nonce=0)  # a payout reference is required
+    with pytest.raises(InvalidTransaction):
+        builder.set_redemption_deadline(A, "USD", 0, nonce=0)
+
+
+def test_licence_builders_fill_fields_exactly(builder: TxBuilder) -> None:
+    built = build_every_type(builder)
+    grant = built["grant_licence"].body
+    assert (grant.currency, grant.account, grant.scope, grant.jurisdiction, grant.expires_at_ms) == (
+        "USD", B.address, "distribute", "US", 1_798_761_600_000)
+    assert builder.grant_licence(A, "USD", B, "exchange", "HK", nonce=0).body.expires_at_ms == 0  # no expiry
+    soon = builder.grant_licence(A, "USD", B, "exchange", "HK", expires=timedelta(hours=1), nonce=0).body.expires_at_ms
+    assert abs(soon - (int(time.time() * 1000) + 3_600_000)) < 60_000
+    revoke = built["revoke_licence"].body
+    assert (revoke.scope, revoke.account, revoke.reason_hash) == ("exchange", B.address, sha256(b"licence withdrawn 2026-09"))
+    required = built["set_licence_required"].body
+    assert (required.currency, required.scope, required.required) == ("USD", "exchange", True)
+    assert builder.set_licence_required(A, "USD", "distribute", False, nonce=0).body.required is False
+    with pytest.raises(InvalidInput):
+        builder.revoke_licence(A, "USD", B, "exchange", nonce=0)  # a reason is required
+    with pytest.raises(InvalidTransaction):
+        builder.grant_licence(A, "USD", B, "custody", "US", nonce=0)  # not a scope
 
 
 def test_field_errors_are_typed(builder: TxBuilder) -> None:

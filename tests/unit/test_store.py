@@ -17,6 +17,7 @@ from corridor.ledger.tx import SignedTx
 from unit_support import (
     ACCOUNT_NAMES,
     ADDRESSES,
+    AUDITORS,
     GENESIS_TIME_MS,
     ISSUERS,
     attest,
@@ -125,9 +126,9 @@ def _random_txs(rng: random.Random, store: Store, nonces: dict[str, int], count:
             balance = state.get_balance(ADDRESSES[sender], code)
             tx = burn(sender, nonce, code, rng.choice([1, max(1, balance), balance + 1]))
         else:
-            issuer = ISSUERS[code]
-            tx = attest(issuer, nonces[issuer], code, rng.randint(0, 20_000_000))
-            sender = issuer
+            auditor = AUDITORS[code]
+            tx = attest(auditor, nonces[auditor], code, rng.randint(0, 20_000_000))
+            sender = auditor
         txs.append(tx)
         nonces[sender] += 1  # optimistic: a refused tx leaves a gap, so later ones of this sender are refused too
     return txs

@@ -49,7 +49,7 @@ SAMPLES = {
     "transfer": TRANSFER,
     "mint": mint("usd_issuer", 0, "alice", "USD", 10_000),
     "burn": burn("alice", 3, "JPY", 500),
-    "attest_reserve": attest("jpy_issuer", 7, "JPY", 0),
+    "attest_reserve": attest("jpy_auditor", 7, "JPY", 0),
 }
 
 
@@ -334,7 +334,7 @@ def test_dataclasses_are_the_documented_types() -> None:
 
 def _a_valid_value(field_name: str) -> Any:
     """Some value the field's own check accepts (the first of a few typical shapes)."""
-    candidates = [7, "USD", "", b"", True, bytes(range(32)), bytes(range(20)), bytes(range(96)), [], ["USD"], [[b"\x01" * 32, 1]]]
+    candidates = [7, "USD", "", b"", True, bytes(range(32)), bytes(range(20)), bytes(range(96)), [], ["USD"], [[b"\x01" * 32, 1]], "US", "distribute"]
     for value in candidates:
         if FIELDS[field_name].check(value) is None:
             return value

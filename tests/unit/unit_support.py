@@ -38,7 +38,7 @@ GENESIS_BALANCES = (
     ("alice", "JPY", 1_000_000),
     ("carol", "JPY", 30_000),
 )
-ACCOUNT_NAMES = ("usd_issuer", "jpy_issuer", "alice", "bob", "carol", "dave", "validator")
+ACCOUNT_NAMES = ("usd_issuer", "jpy_issuer", "alice", "bob", "carol", "dave", "validator", "usd_auditor", "jpy_auditor")
 
 
 def key_of(name: str) -> KeyPair:
@@ -50,6 +50,7 @@ def key_of(name: str) -> KeyPair:
 KEYS: dict[str, KeyPair] = {name: key_of(name) for name in ACCOUNT_NAMES}
 ADDRESSES: dict[str, bytes] = {name: key.address for name, key in KEYS.items()}
 ISSUERS = {"USD": "usd_issuer", "JPY": "jpy_issuer"}
+AUDITORS = {"USD": "usd_auditor", "JPY": "jpy_auditor"}  # only they attest reserves (ledger/reserves.py)
 
 
 def genesis_document() -> dict[str, Any]:
@@ -63,6 +64,7 @@ def genesis_document() -> dict[str, Any]:
                 "code": "USD",
                 "decimals": 2,
                 "issuer": format_address(ADDRESSES["usd_issuer"]),
+                "auditor": format_address(ADDRESSES["usd_auditor"]),
                 "reserve_minor": USD_RESERVE_MINOR,
                 "reserve_report_hash": REPORT_HASH.hex(),
             },
@@ -70,6 +72,7 @@ def genesis_document() -> dict[str, Any]:
                 "code": "JPY",
                 "decimals": 0,
                 "issuer": format_address(ADDRESSES["jpy_issuer"]),
+                "auditor": format_address(ADDRESSES["jpy_auditor"]),
                 "reserve_minor": JPY_RESERVE_MINOR,
                 "reserve_report_hash": REPORT_HASH.hex(),
             },
@@ -114,9 +117,12 @@ def burn(sender: str, nonce: int, currency: str, amount_minor: int, chain_id: st
 
 
 def attest(
-    sender: str, nonce: int, currency: str, reserve_minor: int, report_hash: bytes = REPORT_HASH, chain_id: str = CHAIN_ID
+    sender: str, nonce: int, currency: str, reserve_minor: int, report_hash: bytes = REPORT_HASH, chain_id: str = CHAIN_ID,
+    as_of_ms: int = GENESIS_TIME_MS,
 ) -> SignedTx:
-    body = AttestReserve(KEYS[sender].public_key, nonce, currency, reserve_minor, report_hash)
+    """A reserve attestation (signed by the currency's auditor, AUDITORS, to be accepted), as of genesis time
+    unless told otherwise."""
+    body = AttestReserve(KEYS[sender].public_key, nonce, currency, reserve_minor, report_hash, as_of_ms)
     return sign_tx(body, [KEYS[sender]], chain_id)
 
 
