@@ -920,6 +920,20 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
     click.echo(f"swap written to {out}; the counterparty signs it with: corridor swap sign {out} --key THEIR_KEY")
 
 
+def sign_proposal_file(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool, question: str) -> Proposal:
+    """Show a proposal file's terms, ask `question` (unless --yes), add the key's signature and save it;
+    with --json the terms and the question go to stderr and stdout gets the signed file's document."""
+    proposal, key = Proposal.load(path), load_key(key_path)
+    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
+    if not yes:
+        click.confirm(question, abort=True, err=as_json)
+    proposal.sign(key)
+    proposal.save(path)
+    if as_json:
+        print_json(proposal_document(proposal, path))
+    return proposal
+
+
 @swap.command("sign")
 @click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Your key file.")
@@ -930,16 +944,9 @@ def swap_create(key_path: Path, counterparty: str, give: tuple[str, str], get: t
 def swap_sign(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool) -> None:
     """Show the swap's terms (amounts in the chain's units) and add your signature. With --json the terms
     (and the question, without --yes) go to stderr, and stdout has the signed file's terms and signers."""
-    proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
-    if not yes:
-        click.confirm("Sign this swap?", abort=True, err=as_json)
-    proposal.sign(key)
-    proposal.save(path)
-    if as_json:
-        print_json(proposal_document(proposal, path))
-        return
-    click.echo(f"signed; {'ready to submit: corridor swap submit ' + str(path) if proposal.complete else 'waiting for the other signature'}")
+    proposal = sign_proposal_file(path, key_path, yes, node_url, as_json, "Sign this swap?")
+    if not as_json:
+        click.echo(f"signed; {'ready to submit: corridor swap submit ' + str(path) if proposal.complete else 'waiting for the other signature'}")
 
 
 @swap.command("submit")
@@ -1090,16 +1097,9 @@ def gov_set_sanctioned(key_path: Path, out: Path, node_url: str, as_json: bool, 
 def gov_sign(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool) -> None:
     """Show a proposal's terms and add your validator's signature. With --json the terms (and the question,
     without --yes) go to stderr, and stdout has the signed file's terms and signers."""
-    proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
-    if not yes:
-        click.confirm("Sign this proposal?", abort=True, err=as_json)
-    proposal.sign(key)
-    proposal.save(path)
-    if as_json:
-        print_json(proposal_document(proposal, path))
-        return
-    click.echo(f"signed ({len(proposal.signatures)} signature(s) so far)")
+    proposal = sign_proposal_file(path, key_path, yes, node_url, as_json, "Sign this proposal?")
+    if not as_json:
+        click.echo(f"signed ({len(proposal.signatures)} signature(s) so far)")
 
 
 @gov.command("submit")
@@ -1725,14 +1725,8 @@ def compliance() -> None:
 def compliance_sign(path: Path, key_path: Path, yes: bool, node_url: str, as_json: bool) -> None:
     """Show the seizure's terms and its order, and add your approval. With --json the terms (and the question,
     without --yes) go to stderr, and stdout has the signed file's terms and signers."""
-    proposal, key = Proposal.load(path), load_key(key_path)
-    click.echo(proposal.describe(chain_decimals(Client(node_url))), err=as_json)
-    if not yes:
-        click.confirm("Approve it?", abort=True, err=as_json)
-    proposal.sign(key)
-    proposal.save(path)
+    proposal = sign_proposal_file(path, key_path, yes, node_url, as_json, "Approve it?")
     if as_json:
-        print_json(proposal_document(proposal, path))
         return
     missing = [k for k in proposal.required_keys if k not in proposal.signatures]
     click.echo(f"approved; {'ready to submit: corridor compliance submit ' + str(path) if not missing else f'{len(missing)} signature(s) missing'}")
