@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from corridor.keys import format_address
-from corridor.ledger import licences, limits
+from corridor.ledger import licences, limits, reserves
 from corridor.ledger.amounts import format_amount
 from corridor.ledger.outcome import BlockContext, Outcome, applied, refused
 from corridor.ledger.policy import refusal_to_receive, refusal_to_send
@@ -286,7 +286,7 @@ def apply_redeem_fulfil(state: State, sender: bytes, tx: RedeemFulfil, context: 
     # After this point the fulfilment must succeed.
     assert currency.supply_minor >= redemption.amount_minor, "supply counts the amounts locked in requests"
     late = context.time_ms > redemption.deadline_ms
-    state.put_currency(replace(currency, supply_minor=currency.supply_minor - redemption.amount_minor))
+    state.put_currency(reserves.redeemed(currency, redemption.amount_minor))
     _close(state, redemption, FULFILLED, context, late=late, payout_reference=tx.payout_reference)
     return applied(_event("redemption_fulfilled", redemption, payout_reference=tx.payout_reference, late=late))
 

@@ -54,6 +54,15 @@ def mint_refusal(currency: Currency, amount_minor: int, context: BlockContext) -
     return None
 
 
+def redeemed(currency: Currency, amount_minor: int) -> Currency:
+    """The currency after `amount_minor` of it is redeemed (burned by a holder, or a redemption request
+    fulfilled): supply falls, and so does the attested reserve, which paid the holder out. Otherwise the
+    room a redemption leaves under the old attestation could be minted again against money that is gone,
+    and a stolen issuer key could fulfil a request without paying it and mint the amount to itself. The
+    auditor's next attestation states the reserve anew."""
+    return replace(currency, supply_minor=currency.supply_minor - amount_minor, reserve_minor=max(0, currency.reserve_minor - amount_minor))
+
+
 def apply_attest_reserve(state: State, sender: bytes, tx: AttestReserve, context: BlockContext) -> Outcome:
     """The currency's auditor records its reserve as of a time. A reserve below supply is recorded too: it
     is a fact, and it stops further minting until the reserve covers supply again."""

@@ -126,7 +126,7 @@ def apply_burn(state: State, sender: bytes, tx: Burn, context: BlockContext) -> 
     # After this point the burn must succeed.
     assert currency.supply_minor >= tx.amount_minor, "supply is the sum of balances"
     state.set_balance(sender, tx.currency, balance_minor - tx.amount_minor)
-    state.put_currency(replace(currency, supply_minor=currency.supply_minor - tx.amount_minor))
+    state.put_currency(reserves.redeemed(currency, tx.amount_minor))
     return applied({"kind": "burn", "currency": tx.currency, "from": sender, "amount_minor": tx.amount_minor})
 
 

@@ -130,6 +130,7 @@ class Model:
                 return Refusal.INSUFFICIENT_FUNDS
             self.balances[(sender, code)] -= body.amount_minor
             self.supply[code] -= body.amount_minor
+            self.reserve[code] = max(0, self.reserve[code] - body.amount_minor)  # the redemption paid out of the reserve
             self.burned[code] += body.amount_minor
         else:
             assert isinstance(body, AttestReserve)

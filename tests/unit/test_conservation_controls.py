@@ -207,6 +207,7 @@ class Model:
         elif kind == "burn":
             self.balances[(sender, code)] -= body.amount_minor
             self.supply[code] -= body.amount_minor
+            self.reserve[code] = max(0, self.reserve[code] - body.amount_minor)  # paid out of the reserve
         elif kind == "attest_reserve":
             self.reserve[code] = body.reserve_minor
         elif kind == "set_authorization":

@@ -28,7 +28,7 @@ from redemption_support import (
     redemption_snapshot,
     set_redemption_deadline,
 )
-from unit_support import ADDRESSES, CHAIN_ID, GENESIS_TIME_MS, KEYS, genesis_reader, snapshot, transfer
+from unit_support import ADDRESSES, CHAIN_ID, GENESIS_TIME_MS, KEYS, attest, genesis_reader, mint, snapshot, transfer
 
 ALICE, BOB, CAROL, DAVE = (ADDRESSES[n] for n in ("alice", "bob", "carol", "dave"))
 USD_ISSUER = ADDRESSES["usd_issuer"]
@@ -146,6 +146,17 @@ def test_fulfil_burns_the_locked_amount_and_records_the_payout_reference(state: 
     assert list(redemption.open_redemptions(state)) == [] and locked_minor(state, "USD") == 0
     assert [r.id for r in redemption.all_redemptions(state)] == [rid], "the closed record stays: the history"
     assert_conserved(state)
+
+
+def test_a_fulfilled_redemption_lowers_the_attested_reserve_so_its_room_cannot_be_minted_again(state: State) -> None:
+    """The payout left the reserve: minting the redeemed amount again needs a new attestation (otherwise a
+    stolen issuer key could fulfil a request without paying it and mint the amount to itself)."""
+    current = supply(state, "USD")
+    ok(state, attest("usd_auditor", 0, "USD", current))  # the reserve covers supply exactly: no room to mint
+    rid = request(state, "alice", 10_000)
+    ok(state, redeem_fulfil("usd_issuer", 0, rid), ctx(5))
+    assert (supply(state, "USD"), state.get_currency("USD").reserve_minor) == (current - 10_000, current - 10_000)
+    assert_refused(state, mint("usd_issuer", 1, "usd_issuer", "USD", 10_000), Refusal.EXCEEDS_RESERVES)
 
 
 def test_fulfilling_after_the_deadline_is_allowed_and_recorded_late(state: State) -> None:

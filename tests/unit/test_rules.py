@@ -121,11 +121,14 @@ def test_reserve_attested_below_supply_is_recorded_and_stops_minting(state: Stat
     currency = state.get_currency("USD")
     assert currency is not None and currency.reserve_minor == 100_000 < currency.supply_minor
     assert apply_tx(state, mint("usd_issuer", 0, "bob", "USD", 1), CTX).refusal == Refusal.EXCEEDS_RESERVES
-    # Burning brings supply down; minting resumes only once supply is back under the reserve.
-    apply_all(state, burn("alice", 0, "USD", 500_000), burn("bob", 0, "USD", 150_000))
-    assert supply(state, "USD") == 50_000
-    apply_all(state, mint("usd_issuer", 0, "bob", "USD", 50_000))
-    assert supply(state, "USD") == 100_000
+    # Burns are redemptions paid out of the reserve: supply and the attested reserve fall together, so
+    # minting resumes only once the auditor attests a reserve above supply again.
+    apply_all(state, burn("alice", 0, "USD", 500_000), burn("bob", 0, "USD", 50_000))
+    currency = state.get_currency("USD")
+    assert (currency.supply_minor, currency.reserve_minor) == (150_000, 0)  # 100,000 - 550,000 redeemed, floored
+    assert apply_tx(state, mint("usd_issuer", 0, "bob", "USD", 1), CTX).refusal == Refusal.EXCEEDS_RESERVES
+    apply_all(state, attest("usd_auditor", 1, "USD", 200_000), mint("usd_issuer", 0, "bob", "USD", 50_000))
+    assert supply(state, "USD") == 200_000
 
 
 def test_anyone_holding_coins_may_burn_them_and_the_issuer_too(state: State) -> None:
