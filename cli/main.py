@@ -513,21 +513,29 @@ _issuer_account_command("revoke", "set_distributor", False,
                         "which keeps it with the reason).")
 
 
-@issuer.command("clawback")
-@issuer_options
-@click.option("--account", required=True, help="The frozen account to take coins from (cor1...).")
-@click.option("--amount", required=True, help="Decimal amount in major units.")
-@click.option("--reason", required=True, help="Why (the order or case reference); its SHA-256 goes on chain.")
-@order_options
-@guarded
-def issuer_clawback(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str,
-                    **order: Any) -> None:
-    """Move coins of a frozen account back to the issuer, under a lawful order (--authority, --order)."""
-    client, key = Client(node_url), load_key(key_path)
-    fields = {"currency": currency.upper(), "account": parse_address(account),
-              "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason),
-              **order_fields(order, "clawback")}
-    submit_or_propose(client, key, "clawback", fields, order, wait, as_json)
+def _issuer_seizure_command(name: str, tx_type: str, order_label: str, account_help: str, help_text: str) -> None:
+    """An issuer command that takes `--amount` of a frozen account's coins under a lawful order."""
+
+    @issuer_options
+    @click.option("--account", required=True, help=account_help)
+    @click.option("--amount", required=True, help="Decimal amount in major units.")
+    @click.option("--reason", required=True, help="Why (the order or case reference); its SHA-256 goes on chain.")
+    @order_options
+    @guarded
+    def command(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str,
+                **order: Any) -> None:
+        client, key = Client(node_url), load_key(key_path)
+        fields = {"currency": currency.upper(), "account": parse_address(account),
+                  "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason),
+                  **order_fields(order, order_label)}
+        submit_or_propose(client, key, tx_type, fields, order, wait, as_json)
+
+    command.__doc__ = help_text
+    issuer.command(name)(command)
+
+
+_issuer_seizure_command("clawback", "clawback", "clawback", "The frozen account to take coins from (cor1...).",
+                        "Move coins of a frozen account back to the issuer, under a lawful order (--authority, --order).")
 
 
 def _issuer_pause_command(name: str, enabled: bool, help_text: str) -> None:
@@ -1671,21 +1679,8 @@ def render_status(document: dict[str, Any]) -> None:
 # lawful orders, compliance keys and the audit export (ledger/orders.py, client/audit.py) ---------------------
 
 
-@issuer.command("forced-burn")
-@issuer_options
-@click.option("--account", required=True, help="The frozen account whose coins are destroyed (cor1...).")
-@click.option("--amount", required=True, help="Decimal amount in major units.")
-@click.option("--reason", required=True, help="Why (the case reference); its SHA-256 goes on chain.")
-@order_options
-@guarded
-def issuer_forced_burn(key_path: Path, node_url: str, as_json: bool, wait: bool, currency: str, account: str, amount: str, reason: str,
-                       **order: Any) -> None:
-    """Destroy coins of a frozen account under a lawful order (--authority, --order): the supply falls."""
-    client, key = Client(node_url), load_key(key_path)
-    fields = {"currency": currency.upper(), "account": parse_address(account),
-              "amount_minor": amount_in(client, currency.upper(), amount), "reason_hash": reason_hash(reason),
-              **order_fields(order, "forced burn")}
-    submit_or_propose(client, key, "forced_burn", fields, order, wait, as_json)
+_issuer_seizure_command("forced-burn", "forced_burn", "forced burn", "The frozen account whose coins are destroyed (cor1...).",
+                        "Destroy coins of a frozen account under a lawful order (--authority, --order): the supply falls.")
 
 
 @issuer.command("compliance-keys")
