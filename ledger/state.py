@@ -28,7 +28,6 @@ from corridor import codec
 from corridor.ledger import limits
 
 STATE_PREFIXES = (b"a/", b"b/", b"c/", b"g/", b"i/", b"j/", b"l/", b"n/", b"o/", b"p/", b"q/", b"s/", b"u/", b"v/", b"w/")
-STATE_VALUE_BYTES_MAX = 64 * 1024
 _ABSENT = object()
 
 
@@ -96,6 +95,13 @@ class Holder:
     frozen: bool = False
 
 
+# Every rule and every resting offer a book walk passes reads a currency record: building its 16-field
+# Currency once per decoded record, not once per read, is a tenth of a cross-currency payment's cost.
+# Records are never changed in place (a write stores a new map), so a record's Currency never goes stale.
+CURRENCY_RECORDS_CACHED = 256
+_currency_of_record: dict[int, tuple[dict[str, Any], Currency]] = {}
+
+
 def account_key(address: bytes) -> bytes:
     return b"a/" + address
 
@@ -132,14 +138,18 @@ class State:
                 value = self._base._read(key)
             else:
                 raw = self._base.get(key)
-                value = None if raw is None else codec.decode(raw, STATE_VALUE_BYTES_MAX)
+                value = None if raw is None else codec.decode_stored(raw)
             self._values[key] = value
         return value
 
     def _write(self, key: bytes, value: Any) -> None:
         self._values[key] = value
         self._dirty.add(key)
-        self._dirty_by_keyspace.setdefault(key[:2], set()).add(key)
+        keyspace = self._dirty_by_keyspace.get(key[:2])
+        if keyspace is None:
+            self._dirty_by_keyspace[key[:2]] = {key}
+        else:
+            keyspace.add(key)
 
     def written_count(self) -> int:
         """How many keys this overlay holds writes for."""
@@ -169,7 +179,9 @@ class State:
         if isinstance(self._base, State):
             below: Iterator[tuple[bytes, Any]] = self._base.iterate(prefix)
         else:
-            below = ((key, codec.decode(raw, STATE_VALUE_BYTES_MAX)) for key, raw in self._base.iterate(prefix))
+            below = ((key, codec.decode_stored(raw)) for key, raw in self._base.iterate(prefix))  # never None: deletes remove keys
+        if not own:
+            return below  # nothing written here under the prefix: the level below's walk as it is
         written = {key for key, _ in own}
         merged = heapq.merge(own, ((key, value) for key, value in below if key not in written), key=lambda item: item[0])
         return ((key, value) for key, value in merged if value is not None)
@@ -226,7 +238,14 @@ class State:
         record = self._read(currency_key(code))
         if record is None:
             return None
-        return Currency(**record)
+        cached = _currency_of_record.get(id(record))
+        if cached is not None and cached[0] is record:
+            return cached[1]
+        if len(_currency_of_record) >= CURRENCY_RECORDS_CACHED:
+            _currency_of_record.clear()
+        currency = Currency(**record)
+        _currency_of_record[id(record)] = (record, currency)  # holding the record keeps its id from being reused
+        return currency
 
     def put_currency(self, currency: Currency) -> None:
         self._write(currency_key(currency.code), currency.to_map())

@@ -70,13 +70,17 @@ class Mempool:
         return self._state.get_nonce(sender)
 
     def cheap_refusal(self, tx: SignedTx) -> Refusal | None:
-        """The refusals admission gives before any signature work: a duplicate, or no room."""
-        if tx.hash in self._pending or self._store.find_tx(tx.hash) is not None:
+        """The refusals admission gives before any signature work: a duplicate, or no room.
+
+        A transaction already committed is found here only when it would otherwise be refused for room;
+        else its nonce, which the chain has used, refuses it in `admit`, and only then is the store asked
+        (a lookup that every admission would otherwise pay)."""
+        if tx.hash in self._pending:
             return Refusal.DUPLICATE
-        if len(self._pending) >= self._txs_max:
-            return Refusal.MEMPOOL_FULL
-        if self._per_sender[tx.sender] >= self._sender_txs_max:
-            return Refusal.SENDER_QUEUE_FULL
+        if len(self._pending) >= self._txs_max or self._per_sender[tx.sender] >= self._sender_txs_max:
+            if self._store.find_tx(tx.hash) is not None:
+                return Refusal.DUPLICATE
+            return Refusal.MEMPOOL_FULL if len(self._pending) >= self._txs_max else Refusal.SENDER_QUEUE_FULL
         return None
 
     def admit(self, tx: SignedTx, now_ms: int, signature_ok: bool | None = None) -> Refusal | None:
@@ -87,7 +91,7 @@ class Mempool:
             return refusal
         self.refresh(now_ms)
         if tx.body.nonce != expected_nonce(self._state, tx):
-            return Refusal.BAD_NONCE
+            return Refusal.DUPLICATE if self._store.find_tx(tx.hash) is not None else Refusal.BAD_NONCE
         if not (signatures_valid(tx, self._chain_id) if signature_ok is None else signature_ok):
             return Refusal.BAD_SIGNATURE
         outcome = self._apply(tx, now_ms)

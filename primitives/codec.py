@@ -110,6 +110,12 @@ def _check_types(value: Any, depth: int = 0) -> None:
         raise DecodeError("bad_encoding", f"msgpack {type(value).__name__} values are not allowed")
 
 
+def decode_stored(raw: bytes) -> Any:
+    """Decode bytes this node encoded itself and kept in its own database (state values): they are
+    canonical by construction, so the strict checks `decode` makes on bytes from outside are skipped."""
+    return msgpack.unpackb(raw, raw=False, strict_map_key=False)
+
+
 def decode(raw: bytes, size_bytes_max: int) -> Any:
     """Decode canonical bytes; raise DecodeError (code `too_large`, `bad_encoding` or `non_canonical`)."""
     if len(raw) > size_bytes_max:
