@@ -105,7 +105,7 @@ def main() -> int:
     parser.add_argument("--to", choices=["all", "one"], help="submit to every node (default) or to node 0 only")
     parser.add_argument("--senders", type=int, help="number of funded sender accounts (default 2,000 at full speed)")
     parser.add_argument("--batch", type=int, help="as fast as possible: transactions per POST (max 1,000; default 500, c: 200)")
-    parser.add_argument("--inflight", type=int, help="as fast as possible: most transactions submitted and not yet final (default 2,000, b: 1,000, c: 800)")
+    parser.add_argument("--inflight", type=int, help="as fast as possible: most transactions submitted and not yet final (default 2,000, b: 1,000, c: 500)")
     parser.add_argument("--lanes", type=int, help="HTTP connections (lanes) per target node (default 2, a: 4)")
     parser.add_argument("--verify-workers", type=int, default=None, help="the nodes' verify.workers (default: theirs, one per spare core)")
     parser.add_argument("--profile", action="store_true", help="py-spy every node over the window (bench/results/profile-*.txt)")
