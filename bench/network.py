@@ -151,12 +151,20 @@ class BenchNetwork:
             values.append(None if kb is None else round(kb / 1024, 1))
         return values
 
-    def rss_mb(self) -> list[float | None]:
+    def _status_mb(self, field: str) -> list[float | None]:
         values = []
         for node in self.nodes:
-            kb = proc_status_kb(node.pid, "VmRSS") if node.alive() else None
+            kb = proc_status_kb(node.pid, field) if node.alive() else None
             values.append(None if kb is None else round(kb / 1024, 1))
         return values
+
+    def rss_mb(self) -> list[float | None]:
+        """Each node's VmRSS: all its resident memory."""
+        return self._status_mb("VmRSS")
+
+    def heap_mb(self) -> list[float | None]:
+        """Each node's RssAnon: its resident memory without mapped files."""
+        return self._status_mb("RssAnon")
 
     def rss_kinds_mb(self) -> list[dict[str, float] | None]:
         """Each node's resident memory by kind: RssAnon (the heap: Python objects, LevelDB's caches) and
