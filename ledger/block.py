@@ -177,6 +177,7 @@ class ExecutedBlock:
     block: Block
     receipts: tuple[Receipt, ...]
     state: State
+    changes: tuple[tuple[bytes, bytes | None], ...]  # the state's writes, encoded, in key order (None: deleted)
     state_hash: StateHash
     receipt_leaves: tuple[bytes, ...]  # each receipt's canonical encoding: the receipts root's leaves
     supply_leaves: tuple[bytes, ...] = ()  # each currency's [code, supply, reserve, as-of]: the supply root's leaves
@@ -190,9 +191,9 @@ class LeftOut:
     refusal: Refusal
 
 
-def _next_state_hash(state: State, parent_hash: StateHash) -> StateHash:
+def _next_state_hash(state: State, changes: tuple[tuple[bytes, bytes | None], ...], parent_hash: StateHash) -> StateHash:
     state_hash = parent_hash.copy()
-    for key, new in state.changes():
+    for key, new in changes:
         state_hash.update(key, state.base_bytes(key), new)
     return state_hash
 
@@ -209,7 +210,8 @@ def _seal(
 ) -> ExecutedBlock:
     validators_hash = governance.validators_hash(governance.validators_in(State(state.base_reader())))
     governance.end_block(state, tip.height + 1)
-    state_hash = _next_state_hash(state, tip.state_hash)
+    changes = tuple(state.changes())
+    state_hash = _next_state_hash(state, changes, tip.state_hash)
     receipt_leaves = tuple(codec.encode(r.to_map()) for r in receipts)
     supply_leaves = reserves.supply_leaves(state)  # every currency's supply and reserve at the end of the block
     header = Header(
@@ -226,7 +228,7 @@ def _seal(
         evidence_root=merkle_root(list(evidence)),
         validators_hash=validators_hash,
     )
-    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, state_hash, receipt_leaves, supply_leaves)
+    return ExecutedBlock(Block(header, tuple(txs), evidence), tuple(receipts), state, changes, state_hash, receipt_leaves, supply_leaves)
 
 
 def build_block(

@@ -97,7 +97,7 @@ class Store:
         header = block.header
         assert header.height == self.tip.height + 1 and header.parent_hash == self.tip.block_hash
         with self._db.write_batch(transaction=True, sync=True) as batch:
-            for key, value in executed.state.changes():
+            for key, value in executed.changes:
                 if value is None:
                     batch.delete(key)
                 else:

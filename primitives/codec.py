@@ -52,6 +52,8 @@ def _canonical(value: Any, depth: int = 0) -> Any:
 
 def encode(value: Any) -> bytes:
     """Encode `value` canonically. Raises ValueError for values outside the canonical subset (floats...)."""
+    if type(value) is int and INT_MIN <= value <= INT_MAX:
+        return msgpack.packb(value)  # most state values (balances, nonces): nothing to rebuild
     return msgpack.packb(_canonical(value), use_bin_type=True)
 
 
