@@ -48,7 +48,10 @@ def test_survives_one_down_halts_with_two_down_and_catches_up(network_factory) -
     time.sleep(HALT_OBSERVATION_S)  # a halt can only be observed over time: nothing may commit meanwhile
     assert net.nodes[0].height() == height_at_halt
     assert net.nodes[1].height() == height_at_halt
-    assert net.get(f"/v1/txs/{pending_tx.hash.hex()}", node=1).json["status"] == "pending"
+    pending = net.get(f"/v1/txs/{pending_tx.hash.hex()}", node=1)
+    assert pending.status == 200 and pending.json["status"] == "pending", pending
+    assert pending.json["tx"]["hash"] == pending_tx.hash.hex() and pending.json["tx"]["type"] == "transfer"
+    assert "receipt" not in pending.json, "a pending transaction has no receipt yet"
 
     net.nodes[2].restart()
     net.nodes[3].restart()
