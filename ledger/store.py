@@ -1,17 +1,25 @@
-"""The node's LevelDB database (plyvel): state, blocks, receipts, certificates, the tx index, metadata.
+"""The node's storage (plyvel): two LevelDB databases in one folder.
 
-Keyspaces (docs/protocol.md, "Storage"):
-    a/ b/ c/            state entries (see state.py)
-    h/<height:8 BE>     block bytes            r/<height:8 BE>  receipts (list of maps)
-    k/<height:8 BE>     commit certificate     x/<tx hash>      [height, index]
-    m/tip               [height, block hash, time_ms]          m/state_hash  LtHash16 sum (2048 bytes)
-    m/genesis_hash      hash of the genesis the database was made from
-    e/<evidence hash>   [height, index] of committed evidence      m/node/<name>  node records (safety state)
-    y/<height:8 BE><index:4 BE>  a committed governance transaction (the governance history)
-    t/<height:8 BE>     the block's supply leaves (list of bytes: the leaves of its header's supply_root)
+    <folder>/state    the state, the tx index, the node's own records and the tip
+        a/ b/ c/ ...        state entries (see state.py)
+        x/<tx hash>         [height, index]
+        e/<evidence hash>   [height, index] of committed evidence
+        y/<height:8 BE><index:4 BE>  a committed governance transaction (the governance history)
+        m/tip               [height, block hash, time_ms]          m/state_hash  LtHash16 sum (2048 bytes)
+        m/genesis_hash      hash of the genesis the database was made from
+        m/node/<name>       node records (safety state)
+    <folder>/blocks   the chain's history, keyed <height:8 BE><kind:1>
+        b  block bytes      r  receipts (list of maps)      c  commit certificate
+        s  the block's supply leaves (list of bytes: the leaves of its header's supply_root)
 
-A block and everything it changes go into one WriteBatch written with sync=True: after a crash at any
-instant, either the whole block is there or none of it.
+Why two: the history is written in height order and never changed, so a database of it alone never has to
+merge tables (LevelDB moves each new table below the others untouched), while the state's keys are random.
+In one database every table spanned both, and each compaction re-read and rewrote old blocks and receipts
+with the state: 8 bytes written for every byte committed, and tens of megabytes of tables mapped at once.
+
+A block is committed in two synced batches: its history first, then its state changes and the new tip. The
+tip says what is committed; history above it (a crash between the two writes) is removed on opening, and
+the block is committed again as any uncommitted block would be.
 """
 
 from __future__ import annotations
@@ -30,8 +38,14 @@ from corridor.ledger.state import STATE_PREFIXES
 from corridor.ledger.state_root import StateHash
 from corridor.ledger.tx import is_governance
 
-CHAIN_PREFIXES = (b"e/", b"h/", b"k/", b"m/", b"r/", b"t/", b"x/", b"y/")
+CHAIN_PREFIXES = (b"e/", b"m/", b"x/", b"y/")
 assert not set(CHAIN_PREFIXES) & set(STATE_PREFIXES), "state and chain records share one keyspace"
+STATE_DB_DIR = "state"
+BLOCKS_DB_DIR = "blocks"
+_BLOCK = b"b"
+_RECEIPTS = b"r"
+_CERTIFICATE = b"c"
+_SUPPLY_LEAVES = b"s"
 _TIP = b"m/tip"
 _STATE_HASH = b"m/state_hash"
 _GENESIS_HASH = b"m/genesis_hash"
@@ -50,27 +64,50 @@ class StoreError(RuntimeError):
     """The database cannot be used: locked by another process, or made from another genesis."""
 
 
-def _height_key(prefix: bytes, height: int) -> bytes:
-    return prefix + height.to_bytes(8, "big")
+def _history_key(height: int, kind: bytes) -> bytes:
+    return height.to_bytes(8, "big") + kind
+
+
+def _open(path: Path) -> plyvel.DB:
+    try:
+        return plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS,
+                         max_open_files=OPEN_TABLES_MAX)
+    except plyvel.IOError as exc:
+        raise StoreError(f"cannot open the database at {path} (is another node using it?): {exc}") from exc
 
 
 class Store:
     """One LevelDB database; also a StateReader over the committed state."""
 
     def __init__(self, path: Path, genesis: Genesis) -> None:
+        if (path / "CURRENT").exists():
+            raise StoreError(f"the database at {path} has the storage layout of an earlier Corridor (one LevelDB "
+                             f"database); move it aside and let the node catch up from its peers")
+        path.mkdir(parents=True, exist_ok=True)
+        self._db = _open(path / STATE_DB_DIR)
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS,
-                                 max_open_files=OPEN_TABLES_MAX)
-        except plyvel.IOError as exc:
-            raise StoreError(f"cannot open the database at {path} (is another node using it?): {exc}") from exc
+            self._history = _open(path / BLOCKS_DB_DIR)
+        except StoreError:
+            self._db.close()
+            raise
         stored_genesis = self._db.get(_GENESIS_HASH)
         if stored_genesis is None:
             self._write_genesis(genesis)
         elif stored_genesis != genesis.hash:
-            self._db.close()
+            self.close()
             raise StoreError(f"the database at {path} was made from another genesis file")
         height, block_hash, time_ms = codec.decode(self._db.get(_TIP), 1024)
         self.tip = ChainTip(height, block_hash, time_ms, StateHash(self._db.get(_STATE_HASH)))
+        self._remove_history_above_tip()
+
+    def _remove_history_above_tip(self) -> None:
+        """Drop the history of a block whose commit a crash interrupted (written, but not its state)."""
+        above = self._history.iterator(start=_history_key(self.tip.height + 1, b""), include_value=False)
+        stale = list(above)
+        if stale:
+            with self._history.write_batch(transaction=True, sync=True) as batch:
+                for key in stale:
+                    batch.delete(key)
 
     def _write_genesis(self, genesis: Genesis) -> None:
         state = genesis.initial_state(self)
@@ -86,26 +123,29 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        self._history.close()
 
     def get(self, key: bytes) -> bytes | None:
         """The committed bytes of a state key (StateReader)."""
         return self._db.get(key)
 
     def commit_block(self, executed: ExecutedBlock, certificate: bytes) -> None:
-        """Write the block, its receipts, certificate, state changes and the new tip atomically and durably."""
+        """Write the block, its receipts, certificate, state changes and the new tip durably; the new tip
+        is the commit point (see the module's docstring)."""
         block = executed.block
         header = block.header
         assert header.height == self.tip.height + 1 and header.parent_hash == self.tip.block_hash
+        with self._history.write_batch(transaction=True, sync=True) as history:
+            history.put(_history_key(header.height, _BLOCK), block.to_bytes())
+            history.put(_history_key(header.height, _RECEIPTS), codec.encode_array_of_encoded(executed.receipt_leaves))
+            history.put(_history_key(header.height, _CERTIFICATE), certificate)
+            history.put(_history_key(header.height, _SUPPLY_LEAVES), codec.encode(list(executed.supply_leaves)))
         with self._db.write_batch(transaction=True, sync=True) as batch:
             for key, value in executed.changes:
                 if value is None:
                     batch.delete(key)
                 else:
                     batch.put(key, value)
-            batch.put(_height_key(b"h/", header.height), block.to_bytes())
-            batch.put(_height_key(b"r/", header.height), codec.encode_array_of_encoded(executed.receipt_leaves))
-            batch.put(_height_key(b"k/", header.height), certificate)
-            batch.put(_height_key(b"t/", header.height), codec.encode(list(executed.supply_leaves)))
             for index, tx in enumerate(block.txs):
                 batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
                 if is_governance(tx.body):
@@ -117,22 +157,22 @@ class Store:
         self.tip = ChainTip(header.height, block.hash, header.time_ms, executed.state_hash)
 
     def get_block(self, height: int) -> Block | None:
-        raw = self._db.get(_height_key(b"h/", height))
+        raw = self._history.get(_history_key(height, _BLOCK))
         return None if raw is None else Block.from_bytes(raw)
 
     def get_block_bytes(self, height: int) -> bytes | None:
-        return self._db.get(_height_key(b"h/", height))
+        return self._history.get(_history_key(height, _BLOCK))
 
     def get_supply_leaves(self, height: int) -> list[bytes] | None:
         """The leaves of block `height`'s supply_root (reserves.py), or None for a block not committed."""
-        raw = self._db.get(_height_key(b"t/", height))
+        raw = self._history.get(_history_key(height, _SUPPLY_LEAVES))
         return None if raw is None else list(codec.decode(raw, _RECORD_BYTES_MAX))
 
     def get_certificate(self, height: int) -> bytes | None:
-        return self._db.get(_height_key(b"k/", height))
+        return self._history.get(_history_key(height, _CERTIFICATE))
 
     def get_receipts(self, height: int) -> list[Receipt]:
-        raw = self._db.get(_height_key(b"r/", height))
+        raw = self._history.get(_history_key(height, _RECEIPTS))
         if raw is None:
             return []
         return [Receipt.from_map(item) for item in codec.decode(raw, _RECORD_BYTES_MAX)]

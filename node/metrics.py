@@ -197,7 +197,7 @@ class NodeMetrics:
         yield self.rounds.family("rounds_per_height", "Consensus rounds each committed height needed (1 when the first proposal commits).")
         yield self.block_interval.family("block_interval_seconds", "Time between consecutive block timestamps (blocks are made only when transactions wait).")
         yield self.block_txs.family("txs_per_block", "Transactions in each committed block.")
-        yield self.store_write.family("store_write_seconds", "Time to write one committed block to LevelDB (one synced batch).")
+        yield self.store_write.family("store_write_seconds", "Time to write one committed block to LevelDB (two synced batches: history, then state).")
         missed = CounterMetricFamily(PREFIX + "missed_votes", "Committed blocks whose commit certificate, as this node assembled or received it, lacks this validator's precommit.", labels=["validator", "name"])
         for key, count in self.missed_votes.items():
             missed.add_metric(list(self._validator_labels[key]), count)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import plyvel
 import pytest
 
 from corridor.ledger.genesis import Genesis, parse_genesis
@@ -27,6 +28,7 @@ from unit_support import (
     commit,
     genesis_document,
     mint,
+    produce,
     recompute_state_hash,
     transfer,
 )
@@ -204,3 +206,60 @@ def test_state_hash_does_not_depend_on_which_vectors_are_remembered() -> None:
         expected_even, expected_odd = expected_even + even, expected_odd + odd
     mask = state_root._LOW_16_OF_EVERY_OTHER_LANE
     assert state_hash.to_bytes() == ((expected_even & mask) | ((expected_odd & mask) << 16)).to_bytes(2 * state_root.LANES, "little")
+
+
+class _Crash(Exception):
+    pass
+
+
+class _StateDatabaseThatDiesOnWrite:
+    """Stands in for the state database: the process dies as the block's state batch is written."""
+
+    def __init__(self, database: object) -> None:
+        self._database = database
+
+    def write_batch(self, **_: object) -> None:
+        raise _Crash
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._database, name)
+
+
+def test_block_whose_state_was_not_written_is_not_committed_after_a_restart(tmp_path: Path, genesis: Genesis) -> None:
+    path = tmp_path / "db"
+    store = Store(path, genesis)
+    commit(store, [transfer("alice", 0, "bob", "USD", 10)])
+    bob_before = State(store).get_balance(ADDRESSES["bob"], "USD")
+    payment = transfer("alice", 1, "bob", "USD", 20)
+    executed, _ = produce(store, [payment])
+    state_database = store._db
+    store._db = _StateDatabaseThatDiesOnWrite(state_database)  # type: ignore[assignment]
+    with pytest.raises(_Crash):
+        store.commit_block(executed, certificate_for(executed))
+    store._db = state_database
+    assert store.get_block(2) == executed.block, "the history is written first"
+    store.close()
+
+    reopened = Store(path, genesis)
+    try:
+        assert reopened.tip.height == 1
+        assert reopened.get_block(2) is None and reopened.get_block_bytes(2) is None
+        assert reopened.get_certificate(2) is None and reopened.get_receipts(2) == []
+        assert reopened.get_supply_leaves(2) is None
+        assert reopened.find_tx(payment.hash) is None
+        assert State(reopened).get_balance(ADDRESSES["bob"], "USD") == bob_before
+        # The same block commits again, whole.
+        reopened.commit_block(executed, certificate_for(executed))
+        assert reopened.tip.height == 2 and reopened.get_block(2) == executed.block
+        assert reopened.find_tx(payment.hash) == (2, 0)
+        assert State(reopened).get_balance(ADDRESSES["bob"], "USD") == bob_before + 20
+        assert reopened.tip.state_hash.root() == recompute_state_hash(reopened).root()
+    finally:
+        reopened.close()
+
+
+def test_database_of_the_earlier_single_database_layout_is_refused(tmp_path: Path, genesis: Genesis) -> None:
+    path = tmp_path / "db"
+    plyvel.DB(str(path), create_if_missing=True).close()
+    with pytest.raises(StoreError, match="earlier Corridor"):
+        Store(path, genesis)
