@@ -13,6 +13,8 @@ from corridor.ledger.genesis import Genesis, parse_genesis
 from corridor.ledger.state import State, balance_key
 from corridor.ledger import state_root
 from corridor.ledger.state_root import StateHash
+from corridor.ledger import store as store_module
+from corridor.ledger.state import STATE_PREFIXES
 from corridor.ledger.store import Store, StoreError
 from corridor.ledger.tx import SignedTx
 
@@ -212,14 +214,28 @@ class _Crash(Exception):
     pass
 
 
+class _BatchThatDiesOnWrite:
+    def __enter__(self) -> "_BatchThatDiesOnWrite":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        raise _Crash
+
+    def put(self, key: bytes, value: bytes) -> None:
+        pass
+
+    def delete(self, key: bytes) -> None:
+        pass
+
+
 class _StateDatabaseThatDiesOnWrite:
     """Stands in for the state database: the process dies as the block's state batch is written."""
 
     def __init__(self, database: object) -> None:
         self._database = database
 
-    def write_batch(self, **_: object) -> None:
-        raise _Crash
+    def write_batch(self, **_: object) -> _BatchThatDiesOnWrite:
+        return _BatchThatDiesOnWrite()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._database, name)
@@ -238,6 +254,7 @@ def test_block_whose_state_was_not_written_is_not_committed_after_a_restart(tmp_
         store.commit_block(executed, certificate_for(executed))
     store._db = state_database
     assert store.get_block(2) == executed.block, "the history is written first"
+    assert State(store).get_balance(ADDRESSES["bob"], "USD") == bob_before, "reads show only what was written"
     store.close()
 
     reopened = Store(path, genesis)
@@ -263,3 +280,23 @@ def test_database_of_the_earlier_single_database_layout_is_refused(tmp_path: Pat
     plyvel.DB(str(path), create_if_missing=True).close()
     with pytest.raises(StoreError, match="earlier Corridor"):
         Store(path, genesis)
+
+
+def test_reads_match_the_database_while_the_entry_cache_overflows(
+    tmp_path: Path, genesis: Genesis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STATE_ENTRIES_CACHED", 8)
+    store = Store(tmp_path / "db", genesis)
+    try:
+        rng = random.Random(7)
+        nonces = {name: 0 for name in ACCOUNT_NAMES}
+        for _ in range(15):
+            commit(store, _random_txs(rng, store, nonces, 6))
+            nonces = {name: State(store).get_nonce(ADDRESSES[name]) for name in ACCOUNT_NAMES}
+            keys = [key for prefix in STATE_PREFIXES for key, _ in store.iterate(prefix)]
+            keys += [balance_key(ADDRESSES[name], code) for name in ACCOUNT_NAMES for code in ("USD", "JPY")]
+            for key in rng.sample(keys, len(keys)):
+                assert store.get(key) == store._db.get(key)
+            assert len(store._cached) <= 8
+    finally:
+        store.close()
