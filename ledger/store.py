@@ -58,6 +58,10 @@ BLOOM_FILTER_BITS = 10
 # LevelDB keeps every open table's index and filter in memory and its file mapped: bounding the open tables
 # bounds that memory, which would otherwise grow with the chain (the default is 1,000 tables, ~2 GB of data).
 OPEN_TABLES_MAX = 128
+# LevelDB's cache of uncompressed table blocks (8 MiB by default, per database). The state's hot entries are
+# cached above it (STATE_ENTRIES_CACHED) and the history is read rarely and in order, so a small one does:
+# two full default caches took minutes to fill, a slow climb of the heap that looked like a leak.
+BLOCK_CACHE_BYTES = 1 << 20
 # Committed state entries recently read or written, as LevelDB holds them (None: absent). Admission, block
 # building and validation read the same few entries per transaction (the sender's nonce and balances, the
 # currency, absent holder records). Each LevelDB lookup that passes through a table counts toward compacting
@@ -77,7 +81,7 @@ def _history_key(height: int, kind: bytes) -> bytes:
 def _open(path: Path) -> plyvel.DB:
     try:
         return plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS,
-                         max_open_files=OPEN_TABLES_MAX)
+                         max_open_files=OPEN_TABLES_MAX, lru_cache_size=BLOCK_CACHE_BYTES)
     except plyvel.IOError as exc:
         raise StoreError(f"cannot open the database at {path} (is another node using it?): {exc}") from exc
 
