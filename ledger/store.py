@@ -18,8 +18,10 @@ In one database every table spanned both, and each compaction re-read and rewrot
 with the state: 8 bytes written for every byte committed, and tens of megabytes of tables mapped at once.
 
 A block is committed in two synced batches: its history first, then its state changes and the new tip. The
-tip says what is committed; history above it (a crash between the two writes) is removed on opening, and
-the block is committed again as any uncommitted block would be.
+tip says what is committed; history above it (a crash between the two writes) is never served and is
+removed on opening, and the block is committed again as any uncommitted block would be. Opening also
+checks that the history holds the tip's block, and writes <folder>/CURRENT (LAYOUT_MARKER) so that builds
+from before the split cannot open the folder as a database of their own.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ CHAIN_PREFIXES = (b"e/", b"m/", b"x/", b"y/")
 assert not set(CHAIN_PREFIXES) & set(STATE_PREFIXES), "state and chain records share one keyspace"
 STATE_DB_DIR = "state"
 BLOCKS_DB_DIR = "blocks"
+# Written beside the two databases. Its name is LevelDB's own CURRENT file and its text names no manifest, so
+# a build from before the split (which opened one database in this folder) fails to open it, instead of
+# starting an empty chain here without this validator's safety record.
+LAYOUT_MARKER_FILE = "CURRENT"
+LAYOUT_MARKER = b"corridor storage layout 2: the databases are state/ and blocks/ beside this file\n"
+_STATE_PREFIX_SET = frozenset(STATE_PREFIXES)
 _BLOCK = b"b"
 _RECEIPTS = b"r"
 _CERTIFICATE = b"c"
@@ -71,7 +79,8 @@ STATE_ENTRIES_CACHED = 32_768
 
 
 class StoreError(RuntimeError):
-    """The database cannot be used: locked by another process, or made from another genesis."""
+    """The database cannot be used: locked by another process, made from another genesis, of the earlier
+    single-database layout, or with a block history that does not match its state."""
 
 
 def _history_key(height: int, kind: bytes) -> bytes:
@@ -87,10 +96,12 @@ def _open(path: Path) -> plyvel.DB:
 
 
 class Store:
-    """One LevelDB database; also a StateReader over the committed state."""
+    """The node's two LevelDB databases (see the module's docstring); also a StateReader over the committed
+    state."""
 
     def __init__(self, path: Path, genesis: Genesis) -> None:
-        if (path / "CURRENT").exists():
+        marker = path / LAYOUT_MARKER_FILE
+        if marker.exists() and marker.read_bytes() != LAYOUT_MARKER:
             raise StoreError(f"the database at {path} has the storage layout of an earlier Corridor (one LevelDB "
                              f"database); move it aside and let the node catch up from its peers")
         path.mkdir(parents=True, exist_ok=True)
@@ -101,14 +112,30 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+        try:
+            self._load(path, genesis)
+            if not marker.exists():
+                marker.write_bytes(LAYOUT_MARKER)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, path: Path, genesis: Genesis) -> None:
         stored_genesis = self._db.get(_GENESIS_HASH)
         if stored_genesis is None:
+            if next(self._history.iterator(include_value=False), None) is not None:
+                raise StoreError(f"the database at {path} has a block history but no state ({STATE_DB_DIR} is new); "
+                                 f"move it aside and let the node catch up from its peers")
             self._write_genesis(genesis)
         elif stored_genesis != genesis.hash:
-            self.close()
             raise StoreError(f"the database at {path} was made from another genesis file")
         height, block_hash, time_ms = codec.decode(self._db.get(_TIP), 1024)
         self.tip = ChainTip(height, block_hash, time_ms, StateHash(self._db.get(_STATE_HASH)))
+        if height > 0:
+            block = self.get_block(height)
+            if block is None or block.hash != block_hash:
+                raise StoreError(f"the block history in {path / BLOCKS_DB_DIR} does not hold the state's last block "
+                                 f"({height}); move the database aside and let the node catch up from its peers")
         self._remove_history_above_tip()
 
     def _remove_history_above_tip(self) -> None:
@@ -144,7 +171,8 @@ class Store:
         except KeyError:
             pass
         value = self._db.get(key)
-        self._remember(key, value)
+        if key[:2] in _STATE_PREFIX_SET:
+            self._remember(key, value)
         return value
 
     def _remember(self, key: bytes, value: bytes | None) -> None:
@@ -177,27 +205,34 @@ class Store:
                 batch.put(b"e/" + sha256(item), codec.encode([header.height, index]))
             batch.put(_STATE_HASH, executed.state_hash.to_bytes())
             batch.put(_TIP, codec.encode([header.height, block.hash, header.time_ms]))
+        self.tip = ChainTip(header.height, block.hash, header.time_ms, executed.state_hash)
         for key, value in executed.changes:
             self._remember(key, value)
-        self.tip = ChainTip(header.height, block.hash, header.time_ms, executed.state_hash)
+
+    def _committed_history(self, height: int, kind: bytes) -> bytes | None:
+        """A history record of a committed block; none above the tip, where a commit whose state batch failed
+        may have left one until it is committed again (or the database is opened again)."""
+        if height > self.tip.height:
+            return None
+        return self._history.get(_history_key(height, kind))
 
     def get_block(self, height: int) -> Block | None:
-        raw = self._history.get(_history_key(height, _BLOCK))
+        raw = self._committed_history(height, _BLOCK)
         return None if raw is None else Block.from_bytes(raw)
 
     def get_block_bytes(self, height: int) -> bytes | None:
-        return self._history.get(_history_key(height, _BLOCK))
+        return self._committed_history(height, _BLOCK)
 
     def get_supply_leaves(self, height: int) -> list[bytes] | None:
         """The leaves of block `height`'s supply_root (reserves.py), or None for a block not committed."""
-        raw = self._history.get(_history_key(height, _SUPPLY_LEAVES))
+        raw = self._committed_history(height, _SUPPLY_LEAVES)
         return None if raw is None else list(codec.decode(raw, _RECORD_BYTES_MAX))
 
     def get_certificate(self, height: int) -> bytes | None:
-        return self._history.get(_history_key(height, _CERTIFICATE))
+        return self._committed_history(height, _CERTIFICATE)
 
     def get_receipts(self, height: int) -> list[Receipt]:
-        raw = self._history.get(_history_key(height, _RECEIPTS))
+        raw = self._committed_history(height, _RECEIPTS)
         if raw is None:
             return []
         return [Receipt.from_map(item) for item in codec.decode(raw, _RECORD_BYTES_MAX)]

@@ -4,6 +4,7 @@ maintained state root always equals the root recomputed from every state entry."
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import plyvel
@@ -253,7 +254,9 @@ def test_block_whose_state_was_not_written_is_not_committed_after_a_restart(tmp_
     with pytest.raises(_Crash):
         store.commit_block(executed, certificate_for(executed))
     store._db = state_database
-    assert store.get_block(2) == executed.block, "the history is written first"
+    history_key = store_module._history_key(2, store_module._BLOCK)
+    assert store._history.get(history_key) == executed.block.to_bytes(), "the history is written first"
+    assert store.get_block(2) is None and store.get_certificate(2) is None, "history above the tip is not served"
     assert State(store).get_balance(ADDRESSES["bob"], "USD") == bob_before, "reads show only what was written"
     store.close()
 
@@ -290,8 +293,11 @@ def test_reads_match_the_database_while_the_entry_cache_overflows(
     try:
         rng = random.Random(7)
         nonces = {name: 0 for name in ACCOUNT_NAMES}
-        for _ in range(15):
-            commit(store, _random_txs(rng, store, nonces, 6))
+        for block_index in range(15):
+            executed, _ = commit(store, _random_txs(rng, store, nonces, 6))
+            # First what the block wrote, before any other read refills the cache.
+            for key, _ in executed.changes:
+                assert store.get(key) == store._db.get(key)
             nonces = {name: State(store).get_nonce(ADDRESSES[name]) for name in ACCOUNT_NAMES}
             keys = [key for prefix in STATE_PREFIXES for key, _ in store.iterate(prefix)]
             keys += [balance_key(ADDRESSES[name], code) for name in ACCOUNT_NAMES for code in ("USD", "JPY")]
@@ -300,3 +306,56 @@ def test_reads_match_the_database_while_the_entry_cache_overflows(
             assert len(store._cached) <= 8
     finally:
         store.close()
+
+
+def test_a_commit_updates_entries_cached_up_to_the_limit(
+    tmp_path: Path, genesis: Genesis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "db", genesis)
+    try:
+        payment = transfer("alice", 0, "bob", "USD", 10)
+        executed, _ = produce(store, [payment])
+        changed = [key for key, _ in executed.changes]
+        for key in changed:
+            store.get(key)
+        monkeypatch.setattr(store_module, "STATE_ENTRIES_CACHED", len(store._cached) + len(changed) + 1)
+        store.commit_block(executed, certificate_for(executed))
+        for key in changed:
+            assert store.get(key) == store._db.get(key)
+    finally:
+        store.close()
+
+
+def test_an_earlier_build_cannot_open_the_data_folder(tmp_path: Path, genesis: Genesis) -> None:
+    # Builds before the split opened one LevelDB database in this folder; finding none, they would start an
+    # empty chain without this validator's safety record. The layout marker makes their open fail instead.
+    path = tmp_path / "db"
+    Store(path, genesis).close()
+    with pytest.raises(plyvel.Error):
+        plyvel.DB(str(path), create_if_missing=True)
+    Store(path, genesis).close()
+
+
+def test_state_without_its_block_history_is_refused(tmp_path: Path, genesis: Genesis) -> None:
+    path = tmp_path / "db"
+    store = Store(path, genesis)
+    commit(store, [transfer("alice", 0, "bob", "USD", 10)])
+    store.close()
+    shutil.rmtree(path / store_module.BLOCKS_DB_DIR)
+    with pytest.raises(StoreError, match="does not hold the state's last block"):
+        Store(path, genesis)
+
+
+def test_block_history_without_its_state_is_refused_not_deleted(tmp_path: Path, genesis: Genesis) -> None:
+    path = tmp_path / "db"
+    store = Store(path, genesis)
+    executed, _ = commit(store, [transfer("alice", 0, "bob", "USD", 10)])
+    store.close()
+    shutil.rmtree(path / store_module.STATE_DB_DIR)
+    with pytest.raises(StoreError, match="block history but no state"):
+        Store(path, genesis)
+    history = plyvel.DB(str(path / store_module.BLOCKS_DB_DIR))
+    try:
+        assert history.get(store_module._history_key(1, store_module._BLOCK)) == executed.block.to_bytes()
+    finally:
+        history.close()
