@@ -26,6 +26,7 @@ from before the split cannot open the folder as a database of their own.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -95,6 +96,22 @@ def _open(path: Path) -> plyvel.DB:
         raise StoreError(f"cannot open the database at {path} (is another node using it?): {exc}") from exc
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write a file durably and whole or not at all: a marker torn by a power cut would read as the earlier
+    layout and stop the node."""
+    temporary = path.with_name(path.name + ".new")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 class Store:
     """The node's two LevelDB databases (see the module's docstring); also a StateReader over the committed
     state."""
@@ -115,7 +132,7 @@ class Store:
         try:
             self._load(path, genesis)
             if not marker.exists():
-                marker.write_bytes(LAYOUT_MARKER)
+                _write_whole(marker, LAYOUT_MARKER)
         except BaseException:
             self.close()
             raise
