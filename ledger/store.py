@@ -84,6 +84,11 @@ class StoreError(RuntimeError):
     single-database layout, or with a block history that does not match its state."""
 
 
+class StoreWriteError(StoreError):
+    """LevelDB refused a write (a full or failing disk). The node must stop: going on would sign or answer
+    from state it could not make durable."""
+
+
 def _history_key(height: int, kind: bytes) -> bytes:
     return height.to_bytes(8, "big") + kind
 
@@ -203,25 +208,28 @@ class Store:
         block = executed.block
         header = block.header
         assert header.height == self.tip.height + 1 and header.parent_hash == self.tip.block_hash
-        with self._history.write_batch(transaction=True, sync=True) as history:
-            history.put(_history_key(header.height, _BLOCK), block.to_bytes())
-            history.put(_history_key(header.height, _RECEIPTS), codec.encode_array_of_encoded(executed.receipt_leaves))
-            history.put(_history_key(header.height, _CERTIFICATE), certificate)
-            history.put(_history_key(header.height, _SUPPLY_LEAVES), codec.encode(list(executed.supply_leaves)))
-        with self._db.write_batch(transaction=True, sync=True) as batch:
-            for key, value in executed.changes:
-                if value is None:
-                    batch.delete(key)
-                else:
-                    batch.put(key, value)
-            for index, tx in enumerate(block.txs):
-                batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
-                if is_governance(tx.body):
-                    batch.put(b"y/" + header.height.to_bytes(8, "big") + index.to_bytes(4, "big"), b"")
-            for index, item in enumerate(block.evidence):
-                batch.put(b"e/" + sha256(item), codec.encode([header.height, index]))
-            batch.put(_STATE_HASH, executed.state_hash.to_bytes())
-            batch.put(_TIP, codec.encode([header.height, block.hash, header.time_ms]))
+        try:
+            with self._history.write_batch(transaction=True, sync=True) as history:
+                history.put(_history_key(header.height, _BLOCK), block.to_bytes())
+                history.put(_history_key(header.height, _RECEIPTS), codec.encode_array_of_encoded(executed.receipt_leaves))
+                history.put(_history_key(header.height, _CERTIFICATE), certificate)
+                history.put(_history_key(header.height, _SUPPLY_LEAVES), codec.encode(list(executed.supply_leaves)))
+            with self._db.write_batch(transaction=True, sync=True) as batch:
+                for key, value in executed.changes:
+                    if value is None:
+                        batch.delete(key)
+                    else:
+                        batch.put(key, value)
+                for index, tx in enumerate(block.txs):
+                    batch.put(b"x/" + tx.hash, codec.encode([header.height, index]))
+                    if is_governance(tx.body):
+                        batch.put(b"y/" + header.height.to_bytes(8, "big") + index.to_bytes(4, "big"), b"")
+                for index, item in enumerate(block.evidence):
+                    batch.put(b"e/" + sha256(item), codec.encode([header.height, index]))
+                batch.put(_STATE_HASH, executed.state_hash.to_bytes())
+                batch.put(_TIP, codec.encode([header.height, block.hash, header.time_ms]))
+        except plyvel.Error as exc:
+            raise StoreWriteError(f"writing block {header.height} failed: {exc}") from exc
         self.tip = ChainTip(header.height, block.hash, header.time_ms, executed.state_hash)
         for key, value in executed.changes:
             self._remember(key, value)
@@ -285,9 +293,12 @@ class Store:
 
     def put_meta_durably(self, records: dict[str, bytes]) -> None:
         """Write node-level records in one batch and fsync it before returning."""
-        with self._db.write_batch(transaction=True, sync=True) as batch:
-            for name, value in records.items():
-                batch.put(b"m/node/" + name.encode(), value)
+        try:
+            with self._db.write_batch(transaction=True, sync=True) as batch:
+                for name, value in records.items():
+                    batch.put(b"m/node/" + name.encode(), value)
+        except plyvel.Error as exc:
+            raise StoreWriteError(f"writing the node records {sorted(records)} failed: {exc}") from exc
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """(key, value bytes) of every committed state entry under `prefix`, in key order (StateReader)."""

@@ -40,6 +40,7 @@ from corridor.consensus.safety import EMPTY_SAFETY_STATE, DoubleSignRefused, Saf
 from corridor.keys import KeyPair, verify_signature
 from corridor.ledger import limits as ledger_limits
 from corridor.ledger.block import Block, ExecutedBlock, InvalidBlock
+from corridor.ledger.store import StoreWriteError
 from corridor.ledger.tx import SignedTx, TxError, decode_tx
 from corridor.node.chain import Chain
 from corridor.node.p2p import PEER_MESSAGE_BYTES_MAX, Transport
@@ -246,6 +247,8 @@ class Runner:
                 self._on_peer_message(peer, message_kind, body)
             except (MessageError, EvidenceError, TxError, InvalidBlock, CertificateError, KeyError, TypeError, ValueError) as exc:
                 log.warning("dropping a %s message from peer %s: %s", message_kind, peer.hex()[:12], exc)
+            except StoreWriteError:
+                raise  # the disk failed this node, not the peer: stop (server.py) rather than go on
             except Exception:
                 # Whatever a peer sends, the node goes on: an unexpected failure here is a bug to fix,
                 # logged with its traceback, never a way for a peer to stop this validator.

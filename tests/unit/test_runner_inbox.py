@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from corridor.ledger.store import Store
+from corridor.ledger.store import Store, StoreWriteError
 from corridor.node import runner as runner_module
 from corridor.node.chain import Chain
 from corridor.node.config import Limits
@@ -77,3 +77,18 @@ def test_the_gossip_queue_is_bounded(store: Store, monkeypatch: pytest.MonkeyPat
     runner._on_transport_message(PEER, "txs", [transfer("alice", nonce, "bob", "USD", 1).raw for nonce in range(2)])
     runner._on_transport_message(PEER, "txs", [transfer("alice", nonce, "bob", "USD", 1).raw for nonce in range(2, 4)])
     assert len(runner._gossiped) == 2, "a message that would pass the bound is dropped"
+
+
+def test_a_failed_store_write_stops_the_runner_where_a_bad_message_does_not(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = make_runner(store)
+
+    def fails_with(error: Exception) -> None:
+        def on_peer_message(*_: object) -> None:
+            raise error
+        monkeypatch.setattr(runner, "_on_peer_message", on_peer_message)
+
+    fails_with(RuntimeError("a bug met while handling a peer's vote"))
+    runner._handle("peer", (PEER, "vote", {}))  # logged and dropped: a peer cannot stop this validator
+    fails_with(StoreWriteError("writing block 1 failed: IO error: No space left on device"))
+    with pytest.raises(StoreWriteError):
+        runner._handle("peer", (PEER, "vote", {}))

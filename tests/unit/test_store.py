@@ -16,7 +16,7 @@ from corridor.ledger import state_root
 from corridor.ledger.state_root import StateHash
 from corridor.ledger import store as store_module
 from corridor.ledger.state import STATE_PREFIXES
-from corridor.ledger.store import Store, StoreError
+from corridor.ledger.store import Store, StoreError, StoreWriteError
 from corridor.ledger.tx import SignedTx
 
 from unit_support import (
@@ -359,3 +359,27 @@ def test_block_history_without_its_state_is_refused_not_deleted(tmp_path: Path, 
         assert history.get(store_module._history_key(1, store_module._BLOCK)) == executed.block.to_bytes()
     finally:
         history.close()
+
+
+class _BatchThatFailsOnWrite(_BatchThatDiesOnWrite):
+    def __exit__(self, *_: object) -> None:
+        raise plyvel.IOError("IO error: No space left on device")
+
+
+class _StateDatabaseWithAFullDisk(_StateDatabaseThatDiesOnWrite):
+    def write_batch(self, **_: object) -> _BatchThatFailsOnWrite:
+        return _BatchThatFailsOnWrite()
+
+
+def test_a_refused_write_is_a_store_write_error_and_changes_nothing(store: Store) -> None:
+    executed, _ = produce(store, [transfer("alice", 0, "bob", "USD", 10)])
+    state_database = store._db
+    store._db = _StateDatabaseWithAFullDisk(state_database)  # type: ignore[assignment]
+    try:
+        with pytest.raises(StoreWriteError, match="writing block 1 failed: IO error: No space left"):
+            store.commit_block(executed, certificate_for(executed))
+        with pytest.raises(StoreWriteError, match="No space left"):
+            store.put_meta_durably({"safety": b"record"})
+    finally:
+        store._db = state_database
+    assert store.tip.height == 0 and store.get_block(1) is None
