@@ -145,11 +145,7 @@ class BenchNetwork:
 
     def peak_rss_mb(self) -> list[float | None]:
         """VmHWM of each node process: the most resident memory it has used since it started."""
-        values = []
-        for node in self.nodes:
-            kb = proc_status_kb(node.pid, "VmHWM") if node.alive() else None
-            values.append(None if kb is None else round(kb / 1024, 1))
-        return values
+        return self._status_mb("VmHWM")
 
     def _status_mb(self, field: str) -> list[float | None]:
         values = []

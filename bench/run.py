@@ -35,7 +35,7 @@ FULL = Timing(warmup_s=5.0, window_s=20.0, drain_s=15.0)
 QUICK = Timing(warmup_s=3.0, window_s=15.0, drain_s=10.0)
 QUICK_SCENARIOS = "abd"
 # The memory check's window opens once a node's bounded caches are full: the state-root vector memo (up to
-# 34 MB, ledger/state_root.py), LevelDB's block cache (8 MB) and memtables. They fill in the first one or
+# 34 MB, ledger/state_root.py), the store's entry cache, LevelDB's block caches and memtables. They fill in the first one or
 # two minutes at half the peak rate (docs/performance.md, "Memory"); RSS is judged flat after that.
 MEMORY_WARMUP_S = 120.0
 

@@ -126,7 +126,6 @@ class State:
         self._values: dict[bytes, Any] = {}
         self._dirty: set[bytes] = set()
         self._dirty_by_keyspace: dict[bytes, set[bytes]] = {}  # written keys by their 2-byte keyspace ("o/"...)
-        self._base_bytes: dict[bytes, bytes | None] = {}  # what the reader below returned, kept for the state root
 
     def child(self) -> State:
         """A new overlay on top of this one (for all-or-nothing multi-step work)."""
@@ -138,7 +137,7 @@ class State:
             if isinstance(self._base, State):
                 value = self._base._read(key)
             else:
-                raw = self._base_bytes[key] = self._base.get(key)
+                raw = self._base.get(key)
                 value = None if raw is None else codec.decode_stored(raw)
             self._values[key] = value
         return value
@@ -159,7 +158,6 @@ class State:
     def forget_reads(self) -> None:
         """Drop the cached values this overlay only read (not wrote), so they are read from the base again."""
         self._values = {key: self._values[key] for key in self._dirty}
-        self._base_bytes = {}
 
     def commit(self) -> None:
         """Push this overlay's writes into the parent overlay."""
@@ -210,13 +208,8 @@ class State:
         return base
 
     def base_bytes(self, key: bytes) -> bytes | None:
-        """The encoded value of `key` in the underlying reader, ignoring every overlay (the bytes read
-        while executing, when the key was read: every key a block changes but a blind write's)."""
-        bottom = self
-        while isinstance(bottom._base, State):
-            bottom = bottom._base
-        raw = bottom._base_bytes.get(key, _ABSENT)
-        return bottom._base.get(key) if raw is _ABSENT else raw
+        """The encoded value of `key` in the underlying reader, ignoring every overlay."""
+        return self.base_reader().get(key)
 
     # Accounts
     def get_nonce(self, address: bytes) -> int:
