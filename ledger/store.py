@@ -37,6 +37,7 @@ from corridor.hashing import sha256
 from corridor.ledger import limits
 from corridor.ledger.block import Block, ChainTip, ExecutedBlock, Receipt
 from corridor.ledger.genesis import Genesis
+from corridor.ledger.leveldb_reads import disable_table_mmap
 from corridor.ledger.state import STATE_PREFIXES
 from corridor.ledger.state_root import StateHash
 from corridor.ledger.tx import is_governance
@@ -64,8 +65,9 @@ _RECORD_BYTES_MAX = limits.BLOCK_SIZE_BYTES_MAX
 # Most point reads of a block ask for keys that are absent (holder records, sanctions entries, jurisdictions
 # nobody set): a Bloom filter per table answers those without reading the table's blocks.
 BLOOM_FILTER_BITS = 10
-# LevelDB keeps every open table's index and filter in memory and its file mapped: bounding the open tables
-# bounds that memory, which would otherwise grow with the chain (the default is 1,000 tables, ~2 GB of data).
+# LevelDB keeps every open table's index and filter in memory (read with pread: see leveldb_reads.py): bounding
+# the open tables bounds that memory, which would otherwise grow with the chain (the default is 1,000 tables,
+# ~2 GB of data).
 OPEN_TABLES_MAX = 128
 # LevelDB's cache of uncompressed table blocks (8 MiB by default, per database). The state's hot entries are
 # cached above it (STATE_ENTRIES_CACHED) and the history is read rarely and in order, so a small one does:
@@ -94,6 +96,7 @@ def _history_key(height: int, kind: bytes) -> bytes:
 
 
 def _open(path: Path) -> plyvel.DB:
+    disable_table_mmap()
     try:
         return plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS,
                          max_open_files=OPEN_TABLES_MAX, lru_cache_size=BLOCK_CACHE_BYTES)

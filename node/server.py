@@ -12,6 +12,7 @@ from aiohttp import web
 
 from corridor.keys import load_key
 from corridor.ledger.genesis import load_genesis
+from corridor.ledger.leveldb_reads import disable_table_mmap
 from corridor.ledger.store import Store
 from corridor.node.api import make_app
 from corridor.node.chain import Chain
@@ -43,6 +44,9 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
     genesis = load_genesis(config.genesis_path)
     node_key = load_key(config.node_key_path)
     store = Store(config.data_path, genesis)
+    mapped_reads = disable_table_mmap()
+    if mapped_reads is not None:
+        log.warning("%s", mapped_reads)
     try:
         chain = Chain(store, genesis.chain_id, config.limits)
         if chain.validator_set().get(node_key.public_key) is None:
