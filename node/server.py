@@ -44,7 +44,7 @@ async def serve(home: Path, started: asyncio.Event | None = None) -> None:
     genesis = load_genesis(config.genesis_path)
     node_key = load_key(config.node_key_path)
     store = Store(config.data_path, genesis)
-    mapped_reads = disable_table_mmap()
+    mapped_reads = disable_table_mmap()  # what the Store's first open did (the result is kept per process)
     if mapped_reads is not None:
         log.warning("%s", mapped_reads)
     try:
