@@ -35,7 +35,7 @@ sim-long: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
-## bench-quick: the short benchmark, scenarios a, b and d with 15 s windows (about a minute and a half)
+## bench-quick: the short benchmark, scenarios a, b and d with 10 s windows (under a minute)
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
 

@@ -32,7 +32,7 @@ from common import RESULTS_DIR  # noqa: E402
 from scenarios import SCENARIOS, Timing, Tuning, run_memory, run_scenario  # noqa: E402
 
 FULL = Timing(warmup_s=5.0, window_s=20.0, drain_s=15.0)
-QUICK = Timing(warmup_s=3.0, window_s=15.0, drain_s=10.0)
+QUICK = Timing(warmup_s=2.0, window_s=10.0, drain_s=10.0)
 QUICK_SCENARIOS = "abd"
 # The memory check's window opens once a node's bounded caches are full: the state-root vector memo (up to
 # 34 MB, ledger/state_root.py), the store's entry cache, LevelDB's block caches and memtables. They fill in the first one or
